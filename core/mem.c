@@ -1,0 +1,132 @@
+/* mem.c: counted allocation over the world's allocator, with a byte budget. */
+#include "mem.h"
+
+#include <string.h>
+
+#include "assert.h"
+#include "err.h"
+
+void pd_mem_init(struct pd_mem *mem, struct pd_allocator allocator, uint64_t budget_bytes)
+{
+	PD_ASSERT(allocator.alloc != NULL);
+	PD_ASSERT(allocator.free != NULL);
+	memset(mem, 0, sizeof(*mem));
+	mem->allocator = allocator;
+	mem->budget_bytes = budget_bytes;
+}
+
+/* Breakpoint anchor for injected faults (STYLE lesson 13). */
+static void mem_fault_hit(void)
+{
+}
+
+void *pd_mem_alloc(struct pd_mem *mem, size_t bytes)
+{
+	void *ptr;
+	if (bytes == 0)
+		bytes = 1;
+	if (mem->fail_countdown > 0 && --mem->fail_countdown == 0) {
+		mem_fault_hit();
+		return NULL;
+	}
+	if (mem->budget_bytes != 0 && mem->used_bytes + bytes > mem->budget_bytes)
+		return NULL;
+	ptr = mem->allocator.alloc(mem->allocator.ctx, bytes);
+	if (ptr == NULL)
+		return NULL;
+	mem->used_bytes += bytes;
+	if (mem->used_bytes > mem->used_bytes_peak)
+		mem->used_bytes_peak = mem->used_bytes;
+	mem->alloc_count++;
+	return ptr;
+}
+
+void *pd_mem_zalloc(struct pd_mem *mem, size_t bytes)
+{
+	void *ptr = pd_mem_alloc(mem, bytes);
+	if (ptr != NULL)
+		memset(ptr, 0, bytes == 0 ? 1 : bytes);
+	return ptr;
+}
+
+void pd_mem_free(struct pd_mem *mem, void *ptr, size_t bytes)
+{
+	if (ptr == NULL)
+		return;
+	if (bytes == 0)
+		bytes = 1;
+	PD_ASSERT(mem->used_bytes >= bytes);
+	mem->used_bytes -= bytes;
+	mem->allocator.free(mem->allocator.ctx, ptr, bytes);
+}
+
+void *pd_mem_realloc(struct pd_mem *mem, void *ptr, size_t old_bytes, size_t new_bytes)
+{
+	void *fresh;
+	if (ptr == NULL)
+		return pd_mem_alloc(mem, new_bytes);
+	fresh = pd_mem_alloc(mem, new_bytes);
+	if (fresh == NULL)
+		return NULL;
+	memcpy(fresh, ptr, old_bytes < new_bytes ? old_bytes : new_bytes);
+	pd_mem_free(mem, ptr, old_bytes);
+	return fresh;
+}
+
+void *pd_mem_dup(struct pd_mem *mem, const void *src, size_t bytes)
+{
+	void *ptr = pd_mem_alloc(mem, bytes);
+	if (ptr != NULL && bytes > 0)
+		memcpy(ptr, src, bytes);
+	return ptr;
+}
+
+int pd_buf_reserve(struct pd_mem *mem, struct pd_buf *buf, size_t extra)
+{
+	size_t need = buf->len + extra;
+	size_t cap;
+	uint8_t *fresh;
+	if (buf->err != 0)
+		return buf->err;
+	if (need <= buf->cap)
+		return 0;
+	cap = buf->cap < 256 ? 256 : buf->cap;
+	while (cap < need)
+		cap *= 2;
+	fresh = pd_mem_realloc(mem, buf->data, buf->cap, cap);
+	if (fresh == NULL) {
+		buf->err = PD_ENOMEM;
+		return PD_ENOMEM;
+	}
+	buf->data = fresh;
+	buf->cap = cap;
+	return 0;
+}
+
+int pd_buf_append(struct pd_mem *mem, struct pd_buf *buf, const void *src, size_t len)
+{
+	int rc = pd_buf_reserve(mem, buf, len);
+	if (rc != 0)
+		return rc;
+	if (len > 0)
+		memcpy(buf->data + buf->len, src, len);
+	buf->len += len;
+	return 0;
+}
+
+void pd_buf_free(struct pd_mem *mem, struct pd_buf *buf)
+{
+	pd_mem_free(mem, buf->data, buf->cap);
+	memset(buf, 0, sizeof(*buf));
+}
+
+void pd_buf_consume(struct pd_buf *buf, size_t n)
+{
+	PD_ASSERT(n <= buf->len);
+	if (n == buf->len) {
+		buf->len = 0;
+		return;
+	}
+	memmove(buf->data, buf->data + n, buf->len - n);
+	buf->len -= n;
+}

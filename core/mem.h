@@ -1,0 +1,56 @@
+/*
+ * mem.h: the core's only way to obtain memory (STYLE lesson 8, fallback form).
+ *
+ * The world hands the core a counted allocator at init: two function pointers
+ * and a byte budget.  Every core allocation goes through pd_mem_alloc and is
+ * charged against the budget; exhausting it is an operating error (PD_ENOMEM)
+ * that reaches the client as an error reply, never a crash.  The counters
+ * give benchmarks their bytes-per-znode figure straight from the source.
+ * Allocation sizes are passed back on free, so no per-block header is needed.
+ */
+#ifndef PD_MEM_H
+#define PD_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pd_allocator {
+	void *(*alloc)(void *ctx, size_t bytes);
+	void (*free)(void *ctx, void *ptr, size_t bytes);
+	void *ctx;
+};
+
+struct pd_mem {
+	struct pd_allocator allocator;
+	uint64_t budget_bytes;       /* 0 = unlimited */
+	uint64_t used_bytes;         /* bytes currently allocated */
+	uint64_t used_bytes_peak;
+	uint64_t alloc_count;        /* allocations ever made */
+	uint64_t fail_countdown;     /* test hook: fail the Nth allocation from now; 0 = off */
+};
+
+void pd_mem_init(struct pd_mem *mem, struct pd_allocator allocator, uint64_t budget_bytes);
+/* Returns NULL when the budget would be exceeded or the world is out of memory. */
+void *pd_mem_alloc(struct pd_mem *mem, size_t bytes);
+void *pd_mem_zalloc(struct pd_mem *mem, size_t bytes);
+void pd_mem_free(struct pd_mem *mem, void *ptr, size_t bytes);
+/* Grows or shrinks a block; on failure the old block is untouched and NULL returned. */
+void *pd_mem_realloc(struct pd_mem *mem, void *ptr, size_t old_bytes, size_t new_bytes);
+/* Copies bytes into a fresh allocation. */
+void *pd_mem_dup(struct pd_mem *mem, const void *src, size_t bytes);
+
+/* Byte-exact growable buffer used for replies, effects and scratch space. */
+struct pd_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	int err; /* sticky: PD_ENOMEM after a failed growth */
+};
+
+int pd_buf_reserve(struct pd_mem *mem, struct pd_buf *buf, size_t extra);
+int pd_buf_append(struct pd_mem *mem, struct pd_buf *buf, const void *src, size_t len);
+void pd_buf_free(struct pd_mem *mem, struct pd_buf *buf);
+/* Drops the first n bytes. */
+void pd_buf_consume(struct pd_buf *buf, size_t n);
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * node.c: pd_node_create and pd_step: validate the event, frame client
+ * bytes, dispatch, and keep the effect list.  Protocol decisions live in
+ * request.c (per request), prep.c (validation into transactions) and
+ * apply.c (transactions into the tree).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "assert.h"
+#include "err.h"
+#include "server_int.h"
+
+static const uint8_t node_default_secret[16] = {0x70, 0x61, 0x64, 0x64, 0x6f, 0x63, 0x6b, 0x2d,
+						0x73, 0x65, 0x73, 0x73, 0x69, 0x6f, 0x6e, 0x31};
+
+int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, uint64_t now_ms,
+		   int64_t wall_ms, struct pd_node **out, char *errmsg, size_t errmsg_size)
+{
+	struct pd_mem mem;
+	struct pd_node *node;
+	int rc;
+	pd_mem_init(&mem, allocator, cfg->memory_budget_bytes);
+	node = pd_mem_zalloc(&mem, sizeof(*node));
+	if (node == NULL) {
+		snprintf(errmsg, errmsg_size, "out of memory creating the node");
+		return PD_ENOMEM;
+	}
+	node->mem = mem;
+	node->cfg = *cfg;
+	node->now_ms = now_ms;
+	node->start_ms = now_ms;
+	node->wall_ms = wall_ms;
+	node->trace_mask = 306;
+	node->min_response_size = -1;
+	node->max_response_size = -1;
+	node->last_response_size = -1;
+	pd_prng_seed(&node->prng, (uint64_t)wall_ms ^ ((uint64_t)cfg->my_id << 48));
+	rc = pd_acl_table_init(&node->acls, &node->mem);
+	if (rc != 0)
+		goto err_after_node;
+	rc = pd_tree_init(&node->tree, &node->mem, &node->acls);
+	if (rc != 0)
+		goto err_after_acls;
+	pd_session_table_init(&node->sessions, &node->mem, (uint8_t)(cfg->my_id > 0 ? cfg->my_id : 1),
+			      wall_ms, cfg->tick_ms, node_default_secret);
+	pd_watch_init(&node->watches, &node->mem);
+	pd_map64_init(&node->overlay, &node->mem);
+	node->next_container_check_ms = now_ms + (uint64_t)cfg->container_check_interval_ms;
+	*out = node;
+	return 0;
+
+err_after_acls:
+	pd_acl_table_free(&node->acls);
+err_after_node:
+	PD_ASSERT(rc != 0);
+	snprintf(errmsg, errmsg_size, "creating the node: %s", pd_strerror(rc));
+	pd_mem_free(&mem, node, sizeof(*node));
+	return rc;
+}
+
+static void node_conn_free(struct pd_node *node, struct pd_conn *conn)
+{
+	struct pd_session *s;
+	pd_watch_drop_conn(&node->watches, conn->id);
+	if (conn->session_id != 0) {
+		s = pd_session_get(&node->sessions, conn->session_id);
+		if (s != NULL && s->conn == conn->id)
+			s->conn = PD_CONN_NONE;
+	}
+	pd_auth_free(&node->mem, &conn->auth);
+	pd_buf_free(&node->mem, &conn->in);
+	node->conns[conn->id] = NULL;
+	node->conn_count--;
+	pd_mem_free(&node->mem, conn, sizeof(*conn));
+}
+
+void pd_node_destroy(struct pd_node *node)
+{
+	struct pd_mem mem;
+	uint32_t i;
+	if (node == NULL)
+		return;
+	for (i = 0; i < node->conns_cap; i++)
+		if (node->conns[i] != NULL)
+			node_conn_free(node, node->conns[i]);
+	prep_overlay_clear(node);
+	pd_map64_free(&node->overlay);
+	pd_mem_free(&node->mem, node->conns, node->conns_cap * sizeof(*node->conns));
+	pd_buf_free(&node->mem, &node->txn);
+	pd_buf_free(&node->mem, &node->scratch);
+	pd_mem_free(&node->mem, node->results, node->results_cap * sizeof(*node->results));
+	pd_watch_free(&node->watches);
+	/* Sessions reference tree nodes by index only; drop the lists first. */
+	{
+		uint32_t pos = 0;
+		struct pd_session *s;
+		while ((s = pd_map64_next(&node->sessions.by_id, &pos, NULL)) != NULL)
+			s->ephemeral_count = 0;
+	}
+	pd_session_table_free(&node->sessions);
+	pd_tree_free(&node->tree);
+	pd_acl_table_free(&node->acls);
+	mem = node->mem;
+	pd_mem_free(&mem, node, sizeof(*node));
+}
+
+struct pd_mem *pd_node_mem(struct pd_node *node)
+{
+	return &node->mem;
+}
+
+void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->last_zxid = node->last_zxid;
+	out->znode_count = node->tree.node_count;
+	out->session_count = node->sessions.by_id.count;
+	out->ephemeral_count = node->sessions.ephemeral_total;
+	out->watch_count = node->watches.count_data + node->watches.count_child;
+	out->connection_count = node->conn_count;
+	out->mem_used_bytes = node->mem.used_bytes;
+	out->mem_used_bytes_peak = node->mem.used_bytes_peak;
+	out->tree_blob_bytes = node->tree.blob_bytes;
+}
+
+/* --- effects --- */
+
+const uint8_t *pd_effect_bytes(const struct pd_effects *fx, const struct pd_effect *e)
+{
+	return fx->bytes.data + e->offset;
+}
+
+void pd_effects_reset(struct pd_effects *fx)
+{
+	fx->count = 0;
+	fx->bytes.len = 0;
+	fx->bytes.err = 0;
+}
+
+void pd_effects_free(struct pd_node *node, struct pd_effects *fx)
+{
+	pd_mem_free(&node->mem, fx->items, fx->cap * sizeof(*fx->items));
+	pd_buf_free(&node->mem, &fx->bytes);
+	memset(fx, 0, sizeof(*fx));
+}
+
+int node_fx_push(struct pd_node *node, const struct pd_effect *e)
+{
+	struct pd_effects *fx = node->fx;
+	if (fx->count == fx->cap) {
+		uint32_t cap = fx->cap == 0 ? 64 : fx->cap * 2;
+		struct pd_effect *fresh = pd_mem_realloc(&node->mem, fx->items, fx->cap * sizeof(*fx->items),
+							 cap * sizeof(*fx->items));
+		if (fresh == NULL)
+			return PD_ENOMEM;
+		fx->items = fresh;
+		fx->cap = cap;
+	}
+	fx->items[fx->count++] = *e;
+	return 0;
+}
+
+struct pd_jw node_frame_begin(struct pd_node *node, size_t *start)
+{
+	struct pd_jw jw = {&node->mem, &node->fx->bytes};
+	*start = node->fx->bytes.len;
+	pd_jw_int(&jw, 0);
+	return jw;
+}
+
+void node_frame_end(struct pd_node *node, struct pd_conn *conn, size_t start)
+{
+	struct pd_effects *fx = node->fx;
+	struct pd_effect *last;
+	size_t len;
+	if (fx->bytes.err != 0)
+		return;
+	len = fx->bytes.len - start;
+	PD_ASSERT(len >= 4);
+	pd_put_be32(fx->bytes.data + start, (uint32_t)(len - 4));
+	conn->packets_sent++;
+	node->packets_sent++;
+	node->last_response_size = (int64_t)len;
+	if (node->min_response_size < 0 || (int64_t)len < node->min_response_size)
+		node->min_response_size = (int64_t)len;
+	if ((int64_t)len > node->max_response_size)
+		node->max_response_size = (int64_t)len;
+	last = fx->count > 0 ? &fx->items[fx->count - 1] : NULL;
+	if (last != NULL && last->type == PD_FX_SEND && last->conn == conn->id &&
+	    last->offset + last->len == start) {
+		last->len += len;
+		return;
+	}
+	{
+		struct pd_effect e;
+		memset(&e, 0, sizeof(e));
+		e.type = PD_FX_SEND;
+		e.conn = conn->id;
+		e.offset = start;
+		e.len = len;
+		if (node_fx_push(node, &e) != 0)
+			fx->bytes.err = PD_ENOMEM;
+	}
+}
+
+void node_reply_header(struct pd_node *node, struct pd_conn *conn, int32_t xid, int64_t zxid, int32_t err)
+{
+	size_t start;
+	struct pd_jw jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, xid, zxid, err);
+	node_frame_end(node, conn, start);
+}
+
+void node_conn_close(struct pd_node *node, struct pd_conn *conn)
+{
+	struct pd_effect e;
+	memset(&e, 0, sizeof(e));
+	e.type = PD_FX_CLOSE;
+	e.conn = conn->id;
+	if (node_fx_push(node, &e) != 0)
+		node->fx->bytes.err = PD_ENOMEM;
+	node_conn_free(node, conn);
+}
+
+struct pd_conn *node_conn(struct pd_node *node, uint32_t id)
+{
+	return id < node->conns_cap ? node->conns[id] : NULL;
+}
+
+void node_notify(struct pd_node *node, const char *path, size_t len, int event)
+{
+	uint32_t i;
+	if (pd_watch_trigger(&node->watches, path, len, event) != 0)
+		node->fx->bytes.err = PD_ENOMEM;
+	for (i = 0; i < node->watches.fire_count; i++) {
+		struct pd_conn *conn = node_conn(node, node->watches.fire[i]);
+		size_t start;
+		struct pd_jw jw;
+		if (conn == NULL)
+			continue;
+		jw = node_frame_begin(node, &start);
+		pd_jw_reply_header(&jw, PD_XID_NOTIFICATION, -1, 0);
+		pd_jw_int(&jw, event);
+		pd_jw_int(&jw, PD_KEEPER_STATE_SYNC_CONNECTED);
+		pd_jw_string(&jw, path, len);
+		node_frame_end(node, conn, start);
+	}
+}
+
+/* --- connection events --- */
+
+static int node_conn_open(struct pd_node *node, const struct pd_event *ev)
+{
+	struct pd_conn *conn;
+	uint32_t i, same_ip = 0;
+	if (ev->conn >= node->conns_cap) {
+		uint32_t cap = node->conns_cap == 0 ? 64 : node->conns_cap;
+		struct pd_conn **fresh;
+		while (cap <= ev->conn)
+			cap *= 2;
+		fresh = pd_mem_realloc(&node->mem, node->conns, node->conns_cap * sizeof(*node->conns),
+				       cap * sizeof(*node->conns));
+		if (fresh == NULL)
+			return PD_ENOMEM;
+		memset(fresh + node->conns_cap, 0, (cap - node->conns_cap) * sizeof(*fresh));
+		node->conns = fresh;
+		node->conns_cap = cap;
+	}
+	PD_ASSERT(node->conns[ev->conn] == NULL);
+	conn = pd_mem_zalloc(&node->mem, sizeof(*conn));
+	if (conn == NULL)
+		return PD_ENOMEM;
+	conn->id = ev->conn;
+	conn->state = CONN_NEW;
+	conn->opened_ms = node->now_ms;
+	conn->last_cxid = -1;
+	conn->last_op = 0;
+	snprintf(conn->ip, sizeof(conn->ip), "%s", ev->peer_ip);
+	conn->port = ev->peer_port;
+	node->conns[ev->conn] = conn;
+	node->conn_count++;
+	node->connections_accepted++;
+	/* maxClientCnxns: connections per client address (0 = unlimited). */
+	if (node->cfg.max_client_cnxns > 0) {
+		for (i = 0; i < node->conns_cap; i++)
+			if (node->conns[i] != NULL && strcmp(node->conns[i]->ip, conn->ip) == 0)
+				same_ip++;
+		if (same_ip > (uint32_t)node->cfg.max_client_cnxns) {
+			node->connections_rejected++;
+			node_conn_close(node, conn);
+			return 0;
+		}
+	}
+	/* Every connection holds its peer address as an ip identity (§8.2). */
+	return pd_auth_add(&node->mem, &conn->auth, "ip", conn->ip, strlen(conn->ip));
+}
+
+static const uint8_t node_telnet_close[4] = {0xff, 0xf4, 0xff, 0xfd};
+
+/* A NEW connection's first four bytes may be a four-letter word.  Returns
+ * 1 if handled (connection closed), 0 if not a word, -1 if more bytes are
+ * needed (stmk). */
+static int node_try_fourlw(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t avail)
+{
+	uint32_t bit;
+	struct pd_effect e;
+	char word[4];
+	if (memcmp(p, node_telnet_close, 4) == 0) {
+		node_conn_close(node, conn);
+		return 1;
+	}
+	memcpy(word, p, 4);
+	bit = pd_config_fourlw_bit(word);
+	if (bit == 0)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	e.type = PD_FX_FOURLW;
+	e.conn = conn->id;
+	memcpy(e.word, word, 4);
+	if (bit == PD_4LW_STMK) {
+		if (avail < 12)
+			return -1;
+		e.stmk_mask = pd_be64(p + 4);
+	}
+	if ((node->cfg.fourlw_whitelist & bit) == 0) {
+		size_t start = node->fx->bytes.len;
+		char msg[96];
+		int n = snprintf(msg, sizeof(msg), "%.4s is not executed because it is not in the whitelist.\n", word);
+		pd_buf_append(&node->mem, &node->fx->bytes, msg, (size_t)n);
+		memset(&e, 0, sizeof(e));
+		e.type = PD_FX_SEND;
+		e.conn = conn->id;
+		e.offset = start;
+		e.len = (size_t)n;
+		node_fx_push(node, &e);
+		node_conn_close(node, conn);
+		return 1;
+	}
+	/* The connection stays known while the driver renders the answer, so
+	 * it counts in srvr/stat as ZooKeeper's does; the driver reports its
+	 * closure once the answer is flushed. */
+	node_fx_push(node, &e);
+	conn->state = CONN_FOURLW;
+	conn->packets_received++;
+	node->packets_received++;
+	return 1;
+}
+
+/* Processes complete frames in p[0..len).  Returns the bytes consumed, or
+ * SIZE_MAX if the connection was closed. */
+static size_t node_conn_frames(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	for (;;) {
+		size_t avail = len - off;
+		int32_t frame_len;
+		if (conn->state == CONN_FOURLW)
+			return len; /* anything after the word is ignored */
+		if (avail < 4)
+			return off;
+		if (conn->state == CONN_NEW && conn->packets_received == 0) {
+			int r = node_try_fourlw(node, conn, p + off, avail);
+			if (r == 1)
+				return conn->state == CONN_FOURLW ? len : SIZE_MAX;
+			if (r == -1)
+				return off;
+		}
+		frame_len = (int32_t)pd_be32(p + off);
+		if (frame_len < 0 || (uint32_t)frame_len > node->cfg.packet_bytes_max) {
+			node_conn_close(node, conn);
+			return SIZE_MAX;
+		}
+		if (avail - 4 < (size_t)frame_len)
+			return off;
+		conn->packets_received++;
+		node->packets_received++;
+		if (conn->state == CONN_NEW) {
+			if (!request_connect(node, conn, p + off + 4, (size_t)frame_len))
+				return SIZE_MAX;
+		} else {
+			if (!request_handle(node, conn, p + off + 4, (size_t)frame_len))
+				return SIZE_MAX;
+		}
+		off += 4 + (size_t)frame_len;
+	}
+}
+
+static int node_conn_data(struct pd_node *node, const struct pd_event *ev)
+{
+	struct pd_conn *conn = node_conn(node, ev->conn);
+	size_t used;
+	if (conn == NULL)
+		return 0; /* closed by the core already */
+	node->bytes_received += ev->len;
+	if (conn->in.len == 0) {
+		used = node_conn_frames(node, conn, ev->data, ev->len);
+		if (used == SIZE_MAX)
+			return 0;
+		if (used < ev->len && pd_buf_append(&node->mem, &conn->in, ev->data + used, ev->len - used) != 0) {
+			node_conn_close(node, conn);
+			return PD_ENOMEM;
+		}
+		return 0;
+	}
+	if (pd_buf_append(&node->mem, &conn->in, ev->data, ev->len) != 0) {
+		node_conn_close(node, conn);
+		return PD_ENOMEM;
+	}
+	used = node_conn_frames(node, conn, conn->in.data, conn->in.len);
+	if (used == SIZE_MAX)
+		return 0;
+	pd_buf_consume(&conn->in, used);
+	/* Give back a large buffer once it drains. */
+	if (conn->in.len == 0 && conn->in.cap > 65536)
+		pd_buf_free(&node->mem, &conn->in);
+	return 0;
+}
+
+static void node_arm_timer(struct pd_node *node)
+{
+	uint64_t step = (uint64_t)(node->cfg.tick_ms / 2 > 0 ? node->cfg.tick_ms / 2 : 1);
+	uint64_t at;
+	struct pd_effect e;
+	if (step > 500)
+		step = 500;
+	if (node->timer_at_ms > node->now_ms)
+		return;
+	at = (node->now_ms / step + 1) * step;
+	memset(&e, 0, sizeof(e));
+	e.type = PD_FX_TIMER;
+	e.at_ms = at;
+	if (node_fx_push(node, &e) == 0)
+		node->timer_at_ms = at;
+}
+
+int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *fx)
+{
+	int rc = 0;
+	struct pd_conn *conn;
+	PD_ASSERT(ev != NULL && fx != NULL);
+	if (ev->now_ms > node->now_ms)
+		node->now_ms = ev->now_ms;
+	node->wall_ms = ev->wall_ms;
+	node->fx = fx;
+	switch (ev->type) {
+	case PD_EV_CONN_OPEN:
+		rc = node_conn_open(node, ev);
+		break;
+	case PD_EV_CONN_DATA:
+		rc = node_conn_data(node, ev);
+		break;
+	case PD_EV_CONN_CLOSED:
+		conn = node_conn(node, ev->conn);
+		if (conn != NULL)
+			node_conn_free(node, conn);
+		break;
+	case PD_EV_TICK:
+		request_tick(node);
+		break;
+	case PD_EV_LOG_DURABLE:
+		break;
+	}
+	node_arm_timer(node);
+	node->fx = NULL;
+	if (rc == 0 && fx->bytes.err != 0)
+		rc = fx->bytes.err;
+	return rc;
+}

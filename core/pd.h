@@ -1,0 +1,127 @@
+/*
+ * pd.h: the only header the worlds include.  The core is a step function
+ * (DESIGN §2, STYLE lesson 1): a world feeds pd_step one event at a time and
+ * drains the effects it appends; the core performs no I/O, reads no clock
+ * and draws no randomness of its own.
+ *
+ * Ordering contract (what a driver may rely on and must respect):
+ *  - Effects are executed in the order they were appended.  Bytes sent to
+ *    one connection are written in order; PD_FX_CLOSE comes after every
+ *    PD_FX_SEND of that connection and means "flush what is queued, then
+ *    close".  After PD_FX_CLOSE the core has forgotten the connection: the
+ *    driver must not report its closure, and may reuse its id.
+ *  - A watch notification is always appended before the reply to the
+ *    request that caused it, and before any later reply on that connection.
+ *  - PD_FX_TIMER asks for a PD_EV_TICK at or after at_ms; a later TIMER
+ *    effect replaces an earlier one.
+ *  - In this standalone build a write is applied within the step that
+ *    received it.  PD_FX_LOG_APPEND / PD_EV_LOG_DURABLE are reserved for
+ *    durability (issue 3): replies will then wait for the durable event.
+ */
+#ifndef PD_PD_H
+#define PD_PD_H
+
+#include "config.h"
+#include "mem.h"
+#include "types.h"
+
+struct pd_node;
+
+enum pd_event_type {
+	PD_EV_CONN_OPEN = 1, /* conn, peer_ip, peer_port */
+	PD_EV_CONN_DATA,     /* conn, data, len */
+	PD_EV_CONN_CLOSED,   /* conn: the peer went away or the driver dropped it */
+	PD_EV_TICK,          /* time passed */
+	PD_EV_LOG_DURABLE,   /* reserved: durable up to zxid */
+};
+
+struct pd_event {
+	enum pd_event_type type;
+	uint64_t now_ms; /* monotonic milliseconds: timers and session expiry */
+	int64_t wall_ms; /* wall clock, ms since the Unix epoch: ctime, mtime, TTL */
+	uint32_t conn;
+	const uint8_t *data;
+	size_t len;
+	char peer_ip[48];
+	uint16_t peer_port;
+	pd_zxid zxid;
+};
+
+enum pd_effect_type {
+	PD_FX_SEND = 1, /* conn, bytes */
+	PD_FX_CLOSE,    /* conn */
+	PD_FX_FOURLW,   /* conn, word: render with pd_admin_render, send, close,
+			 * then report PD_EV_CONN_CLOSED for conn */
+	PD_FX_TIMER,    /* at_ms */
+	PD_FX_LOG_APPEND, /* reserved */
+};
+
+struct pd_effect {
+	enum pd_effect_type type;
+	uint32_t conn;
+	size_t offset; /* into effects->bytes */
+	size_t len;
+	uint64_t at_ms;
+	char word[4];
+	uint64_t stmk_mask;
+};
+
+struct pd_effects {
+	struct pd_effect *items;
+	uint32_t count;
+	uint32_t cap;
+	struct pd_buf bytes;
+};
+
+/* Facts about the host that only the driver knows, for four-letter words. */
+struct pd_env {
+	const char *host_name;
+	const char *os_name;
+	const char *os_arch;
+	const char *os_version;
+	const char *user_name;
+	const char *user_home;
+	const char *user_dir;
+	uint64_t open_fd_count;
+	uint64_t max_fd_count;
+	uint64_t mem_total_bytes;
+	uint64_t mem_free_bytes;
+	uint64_t data_dir_bytes;
+	uint64_t data_log_dir_bytes;
+	const char *client_port_listen;
+};
+
+int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, uint64_t now_ms,
+		   int64_t wall_ms, struct pd_node **out, char *errmsg, size_t errmsg_size);
+void pd_node_destroy(struct pd_node *node);
+
+/* Feeds one event.  Returns 0, or PD_ENOMEM if the effects could not be
+ * recorded (the driver should then drop the connection involved). */
+int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *fx);
+
+const uint8_t *pd_effect_bytes(const struct pd_effects *fx, const struct pd_effect *e);
+void pd_effects_reset(struct pd_effects *fx);
+void pd_effects_free(struct pd_node *node, struct pd_effects *fx);
+
+/* Renders a four-letter-word answer into out (ASCII, no frame). */
+int pd_admin_render(struct pd_node *node, const char word[4], uint64_t stmk_mask,
+		    const struct pd_env *env, struct pd_buf *out);
+
+/* Read-only figures for drivers, benchmarks and tests. */
+struct pd_node_stats {
+	pd_zxid last_zxid;
+	uint64_t znode_count;
+	uint64_t session_count;
+	uint64_t ephemeral_count;
+	uint64_t watch_count;
+	uint64_t connection_count;
+	uint64_t mem_used_bytes;
+	uint64_t mem_used_bytes_peak;
+	uint64_t tree_blob_bytes;
+};
+void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
+struct pd_mem *pd_node_mem(struct pd_node *node);
+
+#define PD_VERSION_STRING "3.8.0-paddock-0.1"
+
+#endif

@@ -1,0 +1,863 @@
+/*
+ * request.c: one client request at a time, in arrival order
+ * (wire-protocol.md §3-§5, §8-§10; the roles of ZooKeeper's
+ * FinalRequestProcessor for reads and of the commit path for writes).
+ *
+ * Writes go prep (validation into a txn, always producing one: failures
+ * become error txns that still consume a zxid) -> apply -> reply.  In this
+ * standalone build the txn is applied within the same step; durability will
+ * put "append, wait for the durable event" between prep and apply.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "assert.h"
+#include "err.h"
+#include "path.h"
+#include "server_int.h"
+
+#define REQUEST_FIELD_MAX (2u * 0xfffffu)
+
+static pd_zxid request_next_zxid(struct pd_node *node)
+{
+	return node->last_zxid + 1;
+}
+
+static void request_latency(struct pd_node *node, struct pd_conn *conn, int32_t op, int32_t xid,
+			    int64_t zxid, uint64_t start_ms)
+{
+	uint64_t lat = node->now_ms - start_ms;
+	struct latency_stats *ls[2] = {&node->latency, &conn->latency};
+	int i;
+	conn->last_op = op;
+	if (xid >= 0)
+		conn->last_cxid = xid;
+	conn->last_zxid = zxid;
+	conn->last_response_wall_ms = node->wall_ms;
+	conn->last_latency_ms = lat;
+	for (i = 0; i < 2; i++) {
+		if (ls[i]->count == 0 || lat < ls[i]->min_ms)
+			ls[i]->min_ms = lat;
+		if (lat > ls[i]->max_ms)
+			ls[i]->max_ms = lat;
+		ls[i]->sum_ms += lat;
+		ls[i]->count++;
+	}
+}
+
+/* --- connect --- */
+
+static int32_t request_negotiate_timeout(const struct pd_node *node, int32_t requested)
+{
+	int32_t t = requested;
+	if (t < node->cfg.session_timeout_ms_min)
+		t = node->cfg.session_timeout_ms_min;
+	if (t > node->cfg.session_timeout_ms_max)
+		t = node->cfg.session_timeout_ms_max;
+	return t;
+}
+
+static void request_connect_reply(struct pd_node *node, struct pd_conn *conn, int32_t timeout_ms,
+				  int64_t session_id, const uint8_t *passwd)
+{
+	static const uint8_t zero[PD_SESSION_PASSWD_BYTES];
+	size_t start;
+	struct pd_jw jw = node_frame_begin(node, &start);
+	pd_jw_int(&jw, 0);
+	pd_jw_int(&jw, timeout_ms);
+	pd_jw_long(&jw, session_id);
+	pd_jw_buffer(&jw, passwd != NULL ? passwd : zero, PD_SESSION_PASSWD_BYTES);
+	if (conn->has_read_only)
+		pd_jw_bool(&jw, false);
+	node_frame_end(node, conn, start);
+}
+
+bool request_connect(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len)
+{
+	struct pd_connect_req req;
+	struct pd_session *s;
+	int32_t timeout;
+	if (pd_proto_decode_connect(p, len, REQUEST_FIELD_MAX, &req) != 0) {
+		node_conn_close(node, conn);
+		return false;
+	}
+	conn->has_read_only = req.has_read_only;
+	/* A client that has seen a newer state must look for another server. */
+	if (req.last_zxid_seen > node->last_zxid) {
+		node_conn_close(node, conn);
+		return false;
+	}
+	timeout = request_negotiate_timeout(node, req.timeout_ms);
+	if (req.session_id == 0) {
+		int64_t id = pd_session_next_id(&node->sessions);
+		struct pd_txn_hdr hdr;
+		if (prep_create_session(node, id, timeout, request_next_zxid(node)) != 0 ||
+		    apply_txn(node, node->txn.data, node->txn.len, &hdr) != 0) {
+			node_conn_close(node, conn);
+			return false;
+		}
+		s = pd_session_get(&node->sessions, id);
+		PD_ASSERT(s != NULL);
+	} else {
+		s = pd_session_get(&node->sessions, req.session_id);
+		if (s == NULL || s->closing || req.passwd.is_null || req.passwd.len != PD_SESSION_PASSWD_BYTES ||
+		    memcmp(req.passwd.ptr, s->passwd, PD_SESSION_PASSWD_BYTES) != 0) {
+			request_connect_reply(node, conn, 0, 0, NULL);
+			node_conn_close(node, conn);
+			return false;
+		}
+		/* The session moves to this connection; the old one is dropped. */
+		if (s->conn != PD_CONN_NONE && s->conn != conn->id) {
+			struct pd_conn *old = node_conn(node, s->conn);
+			if (old != NULL)
+				node_conn_close(node, old);
+		}
+		s->timeout_ms = timeout;
+		pd_session_touch(&node->sessions, s, node->now_ms);
+	}
+	s->conn = conn->id;
+	conn->session_id = s->id;
+	conn->state = CONN_READY;
+	conn->established_wall_ms = node->wall_ms;
+	request_connect_reply(node, conn, timeout, s->id, s->passwd);
+	request_latency(node, conn, PD_OP_CREATESESSION, -1, node->last_zxid, node->now_ms);
+	return true;
+}
+
+/* --- replies to writes --- */
+
+static void request_write_result(struct pd_jw *jw, const struct pd_txn_result *r, int32_t req_type)
+{
+	switch (req_type) {
+	case PD_OP_CREATE:
+		pd_jw_span(jw, r->path);
+		break;
+	case PD_OP_CREATE2:
+	case PD_OP_CREATECONTAINER:
+	case PD_OP_CREATETTL:
+		pd_jw_span(jw, r->path);
+		pd_jw_stat(jw, &r->stat);
+		break;
+	case PD_OP_SETDATA:
+	case PD_OP_SETACL:
+		pd_jw_stat(jw, &r->stat);
+		break;
+	default:
+		break;
+	}
+}
+
+static void request_multi_reply(struct pd_node *node, struct pd_conn *conn, int32_t xid, pd_zxid zxid)
+{
+	size_t start;
+	uint32_t i;
+	struct pd_jw jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, xid, zxid, 0);
+	for (i = 0; i < node->result_count; i++) {
+		const struct pd_txn_result *r = &node->results[i];
+		if (r->type == PD_OP_ERROR) {
+			pd_jw_multi_header(&jw, PD_OP_ERROR, false, r->err);
+			pd_jw_int(&jw, r->err);
+			continue;
+		}
+		switch (r->type) {
+		case PD_OP_CREATE:
+			pd_jw_multi_header(&jw, PD_OP_CREATE, false, 0);
+			pd_jw_span(&jw, r->path);
+			break;
+		case PD_OP_CREATECONTAINER:
+		case PD_OP_CREATETTL:
+			pd_jw_multi_header(&jw, PD_OP_CREATE2, false, 0);
+			pd_jw_span(&jw, r->path);
+			pd_jw_stat(&jw, &r->stat);
+			break;
+		case PD_OP_SETDATA:
+			pd_jw_multi_header(&jw, PD_OP_SETDATA, false, 0);
+			pd_jw_stat(&jw, &r->stat);
+			break;
+		default: /* delete, check */
+			pd_jw_multi_header(&jw, r->type, false, 0);
+			break;
+		}
+	}
+	pd_jw_multi_header(&jw, -1, true, -1);
+	node_frame_end(node, conn, start);
+}
+
+static bool request_write(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req, int decode_rc,
+			  uint64_t start_ms)
+{
+	struct pd_txn_hdr hdr;
+	pd_zxid zxid = request_next_zxid(node);
+	int rc, err;
+	if (decode_rc != 0)
+		rc = prep_error(node, conn->session_id, req->xid, req->type, PD_EMARSHALLING, zxid);
+	else
+		rc = prep_write(node, conn, conn->session_id, req, zxid);
+	if (rc != 0) {
+		/* Out of memory budget: nothing was applied, refuse the request. */
+		prep_overlay_clear(node);
+		node_reply_header(node, conn, req->xid, node->last_zxid, pd_err_wire(PD_ENOMEM));
+		return true;
+	}
+	err = apply_txn(node, node->txn.data, node->txn.len, &hdr);
+	prep_overlay_clear(node);
+	node->commit_count++;
+	request_latency(node, conn, req->type, req->xid, hdr.zxid, start_ms);
+	if (req->type == PD_OP_CLOSESESSION) {
+		/* apply_txn closed the session; conn is still ours to answer. */
+		node_reply_header(node, conn, req->xid, hdr.zxid, 0);
+		node_conn_close(node, conn);
+		return false;
+	}
+	if (req->type == PD_OP_MULTI && hdr.type == PD_OP_MULTI) {
+		request_multi_reply(node, conn, req->xid, hdr.zxid);
+		return true;
+	}
+	if (err != 0 || node->result_count == 0) {
+		node_reply_header(node, conn, req->xid, hdr.zxid, err != 0 ? err : 0);
+		return true;
+	}
+	{
+		size_t start;
+		struct pd_jw jw = node_frame_begin(node, &start);
+		pd_jw_reply_header(&jw, req->xid, hdr.zxid, 0);
+		request_write_result(&jw, &node->results[0], req->type);
+		node_frame_end(node, conn, start);
+	}
+	return true;
+}
+
+/* --- reads --- */
+
+static const char *request_path(const struct pd_req *req, size_t *len)
+{
+	*len = req->path.is_null ? 0 : req->path.len;
+	return req->path.is_null ? "" : (const char *)req->path.ptr;
+}
+
+static bool request_has_nul(const struct pd_req *req)
+{
+	return !req->path.is_null && memchr(req->path.ptr, 0, req->path.len) != NULL;
+}
+
+/* Writes one read result body (getData / getChildren) for reads and multiRead. */
+static int request_read_body(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req,
+			     struct pd_jw *jw, bool register_watch)
+{
+	size_t len;
+	const char *path = request_path(req, &len);
+	uint32_t idx = pd_tree_lookup(&node->tree, path, len);
+	struct pd_stat st;
+	const struct pd_tnode *n;
+	uint32_t child, count;
+	if (idx == PD_NODE_NONE)
+		return PD_ENONODE;
+	n = pd_tree_node(&node->tree, idx);
+	if (!pd_acl_allows(&node->acls, n->acl, PD_PERM_READ, &conn->auth))
+		return PD_ENOAUTH;
+	if (register_watch && req->watch) {
+		uint8_t kind = req->type == PD_OP_GETDATA ? PD_WATCH_DATA : PD_WATCH_CHILD;
+		if (pd_watch_add(&node->watches, conn->id, path, len, kind) != 0)
+			return PD_ENOMEM;
+	}
+	if (jw == NULL)
+		return 0;
+	pd_tree_stat(&node->tree, idx, &st);
+	if (req->type == PD_OP_GETDATA) {
+		pd_jw_span(jw, pd_tree_data(&node->tree, idx));
+		pd_jw_stat(jw, &st);
+		return 0;
+	}
+	pd_jw_int(jw, (int32_t)n->num_children);
+	count = 0;
+	for (child = n->first_child; child != PD_NODE_NONE; child = pd_tree_node(&node->tree, child)->next_sibling) {
+		pd_jw_span(jw, pd_tree_name(&node->tree, child));
+		count++;
+	}
+	PD_ASSERT(count == n->num_children);
+	if (req->type == PD_OP_GETCHILDREN2)
+		pd_jw_stat(jw, &st);
+	return 0;
+}
+
+static void request_multi_read(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	struct pd_multi_iter it;
+	struct pd_req op;
+	size_t start, mark;
+	int r;
+	struct pd_jw jw;
+	/* Validate the whole request first: any non-read op is a marshalling error. */
+	pd_multi_iter_init(&it, req, REQUEST_FIELD_MAX);
+	while ((r = pd_multi_next(&it, &op)) == 1) {
+		if (op.type != PD_OP_GETDATA && op.type != PD_OP_GETCHILDREN) {
+			r = PD_EPROTO;
+			break;
+		}
+	}
+	if (r != 0) {
+		node_reply_header(node, conn, req->xid, node->last_zxid, PD_EMARSHALLING);
+		return;
+	}
+	jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	pd_multi_iter_init(&it, req, REQUEST_FIELD_MAX);
+	while (pd_multi_next(&it, &op) == 1) {
+		int err;
+		mark = jw.buf->len;
+		pd_jw_multi_header(&jw, op.type, false, 0);
+		err = request_read_body(node, conn, &op, &jw, false);
+		if (err != 0) {
+			jw.buf->len = mark;
+			err = pd_err_wire(err);
+			pd_jw_multi_header(&jw, PD_OP_ERROR, false, err);
+			pd_jw_int(&jw, err);
+		}
+	}
+	pd_jw_multi_header(&jw, -1, true, -1);
+	node_frame_end(node, conn, start);
+}
+
+/* Error replies are a bare header carrying the current zxid. */
+static void request_read_error(struct pd_node *node, struct pd_conn *conn, int32_t xid, int err)
+{
+	node_reply_header(node, conn, xid, node->last_zxid, pd_err_wire(err));
+}
+
+static void request_get_acl(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	size_t len, start;
+	const char *path = request_path(req, &len);
+	uint32_t idx = pd_tree_lookup(&node->tree, path, len);
+	const struct pd_tnode *n;
+	struct pd_stat st;
+	struct pd_jw jw;
+	bool admin;
+	if (idx == PD_NODE_NONE) {
+		request_read_error(node, conn, req->xid, PD_ENONODE);
+		return;
+	}
+	n = pd_tree_node(&node->tree, idx);
+	if (!pd_acl_allows(&node->acls, n->acl, PD_PERM_READ | PD_PERM_ADMIN, &conn->auth)) {
+		request_read_error(node, conn, req->xid, PD_ENOAUTH);
+		return;
+	}
+	admin = pd_acl_allows(&node->acls, n->acl, PD_PERM_ADMIN, &conn->auth);
+	pd_tree_stat(&node->tree, idx, &st);
+	jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	pd_acl_write_reply(&node->acls, n->acl, !admin, &jw);
+	pd_jw_stat(&jw, &st);
+	node_frame_end(node, conn, start);
+}
+
+static void request_exists(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	size_t len, start;
+	const char *path = request_path(req, &len);
+	uint32_t idx;
+	struct pd_stat st;
+	struct pd_jw jw;
+	if (request_has_nul(req)) {
+		request_read_error(node, conn, req->xid, PD_EBADARGUMENTS);
+		return;
+	}
+	/* The watch is set before the lookup: exists watches missing nodes too. */
+	if (req->watch && pd_watch_add(&node->watches, conn->id, path, len, PD_WATCH_DATA) != 0) {
+		request_read_error(node, conn, req->xid, PD_ENOMEM);
+		return;
+	}
+	idx = pd_tree_lookup(&node->tree, path, len);
+	if (idx == PD_NODE_NONE) {
+		request_read_error(node, conn, req->xid, PD_ENONODE);
+		return;
+	}
+	pd_tree_stat(&node->tree, idx, &st);
+	jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	pd_jw_stat(&jw, &st);
+	node_frame_end(node, conn, start);
+}
+
+static void request_simple_read(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	size_t start, mark;
+	struct pd_jw jw = node_frame_begin(node, &start);
+	int err;
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	mark = jw.buf->len;
+	err = request_read_body(node, conn, req, &jw, true);
+	if (err != 0) {
+		jw.buf->len = mark;
+		pd_put_be32(jw.buf->data + start + 4 + 12, (uint32_t)pd_err_wire(err));
+	}
+	node_frame_end(node, conn, start);
+}
+
+static void request_all_children(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	size_t len, start;
+	const char *path = request_path(req, &len);
+	uint32_t idx = pd_tree_lookup(&node->tree, path, len);
+	struct pd_jw jw;
+	if (idx == PD_NODE_NONE) {
+		request_read_error(node, conn, req->xid, PD_ENONODE);
+		return;
+	}
+	if (!pd_acl_allows(&node->acls, pd_tree_node(&node->tree, idx)->acl, PD_PERM_READ, &conn->auth)) {
+		request_read_error(node, conn, req->xid, PD_ENOAUTH);
+		return;
+	}
+	jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	pd_jw_int(&jw, (int32_t)pd_tree_descendants(&node->tree, idx));
+	node_frame_end(node, conn, start);
+}
+
+static bool request_prefix_is_all(const struct pd_req *req)
+{
+	uint32_t i;
+	if (req->path.is_null || req->path.len == 0)
+		return true;
+	if (req->path.len == 1 && req->path.ptr[0] == '/')
+		return true;
+	for (i = 0; i < req->path.len; i++)
+		if (req->path.ptr[i] != ' ' && req->path.ptr[i] != '\t' && req->path.ptr[i] != '\n' &&
+		    req->path.ptr[i] != '\r')
+			return false;
+	return true;
+}
+
+static void request_ephemerals(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	struct pd_session *s = pd_session_get(&node->sessions, conn->session_id);
+	size_t start, count_at;
+	int32_t count = 0;
+	uint32_t i;
+	char path[4096];
+	bool all = request_prefix_is_all(req);
+	struct pd_jw jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	count_at = jw.buf->len;
+	pd_jw_int(&jw, 0);
+	for (i = 0; s != NULL && i < s->ephemeral_count; i++) {
+		size_t n = pd_tree_path(&node->tree, s->ephemerals[i], path, sizeof(path));
+		if (n == 0)
+			continue;
+		if (!all && (n < req->path.len || memcmp(path, req->path.ptr, req->path.len) != 0))
+			continue;
+		pd_jw_string(&jw, path, n);
+		count++;
+	}
+	if (jw.buf->err == 0)
+		pd_put_be32(jw.buf->data + count_at, (uint32_t)count);
+	node_frame_end(node, conn, start);
+}
+
+static void request_who_am_i(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	size_t start;
+	uint32_t i;
+	struct pd_jw jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	pd_jw_int(&jw, (int32_t)conn->auth.count);
+	for (i = 0; i < conn->auth.count; i++) {
+		const struct pd_auth_id *a = &conn->auth.ids[i];
+		size_t user_len = a->id_len;
+		if (strcmp(a->scheme, "digest") == 0) {
+			const char *colon = memchr(a->id, ':', a->id_len);
+			if (colon != NULL)
+				user_len = (size_t)(colon - a->id);
+		}
+		pd_jw_cstr(&jw, a->scheme);
+		pd_jw_string(&jw, a->id, user_len);
+	}
+	node_frame_end(node, conn, start);
+}
+
+/* --- watches --- */
+
+static bool request_watch_type(int32_t type, uint8_t *kinds)
+{
+	switch (type) {
+	case 1:
+		*kinds = PD_WATCH_CHILD;
+		return true;
+	case 2:
+		*kinds = PD_WATCH_DATA;
+		return true;
+	case 3:
+		*kinds = PD_WATCH_DATA | PD_WATCH_CHILD | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void request_remove_watches(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	size_t len;
+	const char *path = request_path(req, &len);
+	uint8_t kinds, removed;
+	if (!request_watch_type(req->mode, &kinds)) {
+		request_read_error(node, conn, req->xid, PD_EMARSHALLING);
+		return;
+	}
+	removed = pd_watch_remove(&node->watches, conn->id, path, len, kinds,
+				  req->type == PD_OP_CHECKWATCHES);
+	node_reply_header(node, conn, req->xid, node->last_zxid, removed != 0 ? 0 : PD_ENOWATCHER);
+}
+
+static void request_add_watch(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	size_t len, start;
+	const char *path = request_path(req, &len);
+	struct pd_jw jw;
+	uint8_t kind;
+	if (req->mode == 0)
+		kind = PD_WATCH_PERSIST;
+	else if (req->mode == 1)
+		kind = PD_WATCH_RECURSIVE;
+	else {
+		request_read_error(node, conn, req->xid, PD_EMARSHALLING);
+		return;
+	}
+	if (pd_watch_add(&node->watches, conn->id, path, len, kind) != 0) {
+		request_read_error(node, conn, req->xid, PD_ENOMEM);
+		return;
+	}
+	jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
+	pd_jw_int(&jw, 0);
+	node_frame_end(node, conn, start);
+}
+
+/* Sends one catch-up event to this connection only. */
+static void request_catch_up(struct pd_node *node, struct pd_conn *conn, struct pd_span path, int event)
+{
+	size_t start;
+	struct pd_jw jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, PD_XID_NOTIFICATION, -1, 0);
+	pd_jw_int(&jw, event);
+	pd_jw_int(&jw, PD_KEEPER_STATE_SYNC_CONNECTED);
+	pd_jw_span(&jw, path);
+	node_frame_end(node, conn, start);
+}
+
+static void request_set_watches(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	int list, lists = req->type == PD_OP_SETWATCHES ? 3 : 5;
+	for (list = 0; list < lists; list++) {
+		struct pd_vec_iter it;
+		struct pd_span p;
+		pd_vec_iter_init(&it, &req->watches[list]);
+		while (pd_vec_next_string(&it, &p)) {
+			const char *path = p.is_null ? "" : (const char *)p.ptr;
+			uint32_t idx = pd_tree_lookup(&node->tree, path, p.len);
+			const struct pd_tnode *n = idx != PD_NODE_NONE ? pd_tree_node(&node->tree, idx) : NULL;
+			uint8_t kind = 0;
+			switch (list) {
+			case 0: /* data */
+				if (n == NULL)
+					request_catch_up(node, conn, p, PD_WEV_DELETED);
+				else if (n->mzxid > req->relative_zxid)
+					request_catch_up(node, conn, p, PD_WEV_DATA_CHANGED);
+				else
+					kind = PD_WATCH_DATA;
+				break;
+			case 1: /* exist */
+				if (n != NULL)
+					request_catch_up(node, conn, p, PD_WEV_CREATED);
+				else
+					kind = PD_WATCH_DATA;
+				break;
+			case 2: /* child */
+				if (n == NULL)
+					request_catch_up(node, conn, p, PD_WEV_DELETED);
+				else if (n->pzxid > req->relative_zxid)
+					request_catch_up(node, conn, p, PD_WEV_CHILDREN_CHANGED);
+				else
+					kind = PD_WATCH_CHILD;
+				break;
+			case 3:
+				kind = PD_WATCH_PERSIST;
+				break;
+			default:
+				kind = PD_WATCH_RECURSIVE;
+				break;
+			}
+			if (kind != 0)
+				(void)pd_watch_add(&node->watches, conn->id, path, p.len, kind);
+		}
+	}
+	node_reply_header(node, conn, PD_XID_SETWATCHES, node->last_zxid, 0);
+}
+
+/* --- auth --- */
+
+static bool request_auth(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	int rc = 0;
+	if (!req->scheme.is_null && req->scheme.len == 6 && memcmp(req->scheme.ptr, "digest", 6) == 0) {
+		char id[1024];
+		size_t n;
+		const uint8_t *auth = req->auth.is_null ? (const uint8_t *)"" : req->auth.ptr;
+		size_t auth_len = req->auth.is_null ? 0 : req->auth.len;
+		const uint8_t *colon = memchr(auth, ':', auth_len);
+		size_t user_len = colon != NULL ? (size_t)(colon - auth) : auth_len;
+		if (user_len + 30 > sizeof(id)) {
+			rc = PD_EAUTHFAILED;
+		} else {
+			n = pd_acl_digest_id(auth, auth_len, id, sizeof(id));
+			rc = pd_auth_add(&node->mem, &conn->auth, "digest", id, n);
+			if (rc == 0 && node->cfg.super_digest[0] != '\0' && strlen(node->cfg.super_digest) == n &&
+			    memcmp(node->cfg.super_digest, id, n) == 0)
+				rc = pd_auth_add(&node->mem, &conn->auth, "super", "", 0);
+		}
+	} else if (!req->scheme.is_null && req->scheme.len == 2 && memcmp(req->scheme.ptr, "ip", 2) == 0) {
+		rc = pd_auth_add(&node->mem, &conn->auth, "ip", conn->ip, strlen(conn->ip));
+	} else {
+		rc = PD_EAUTHFAILED;
+	}
+	if (rc == PD_ENOMEM) {
+		node_reply_header(node, conn, req->xid, 0, pd_err_wire(PD_ENOMEM));
+		return true;
+	}
+	if (rc != 0) {
+		node->auth_failed_count++;
+		node_reply_header(node, conn, req->xid, 0, PD_EAUTHFAILED);
+		node_conn_close(node, conn);
+		return false;
+	}
+	node_reply_header(node, conn, req->xid, 0, 0);
+	return true;
+}
+
+static bool request_sasl(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
+{
+	int rc;
+	size_t start, tok_at;
+	struct pd_jw jw;
+	if (node->cfg.sasl_user_count == 0) {
+		/* SASL not configured: ZooKeeper answers a null token. */
+		jw = node_frame_begin(node, &start);
+		pd_jw_reply_header(&jw, req->xid, 0, 0);
+		pd_jw_int(&jw, -1);
+		node_frame_end(node, conn, start);
+		return true;
+	}
+	jw = node_frame_begin(node, &start);
+	pd_jw_reply_header(&jw, req->xid, 0, 0);
+	tok_at = jw.buf->len;
+	pd_jw_int(&jw, 0);
+	rc = pd_sasl_step(&conn->sasl, &node->cfg, &node->prng, req->data.is_null ? NULL : req->data.ptr,
+			  req->data.is_null ? 0 : req->data.len, &node->mem, jw.buf);
+	if (rc != 0) {
+		jw.buf->len = start;
+		node->auth_failed_count++;
+		node_reply_header(node, conn, req->xid, 0, PD_EAUTHFAILED);
+		node_conn_close(node, conn);
+		return false;
+	}
+	if (jw.buf->err == 0)
+		pd_put_be32(jw.buf->data + tok_at, (uint32_t)(jw.buf->len - tok_at - 4));
+	node_frame_end(node, conn, start);
+	if (conn->sasl.state == PD_SASL_DONE)
+		(void)pd_auth_add(&node->mem, &conn->auth, "sasl", conn->sasl.authzid, strlen(conn->sasl.authzid));
+	return true;
+}
+
+/* --- dispatch --- */
+
+bool request_handle(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len)
+{
+	struct pd_jr jr;
+	struct pd_req req;
+	struct pd_session *s;
+	int rc;
+	uint64_t start_ms = node->now_ms;
+	memset(&req, 0, sizeof(req));
+	pd_jr_init(&jr, p, len, REQUEST_FIELD_MAX);
+	req.xid = pd_jr_int(&jr);
+	req.type = pd_jr_int(&jr);
+	if (jr.err != 0) {
+		node_conn_close(node, conn);
+		return false;
+	}
+	if (!pd_proto_op_known(req.type)) {
+		node_reply_header(node, conn, req.xid, -1, PD_EUNIMPLEMENTED);
+		node_conn_close(node, conn);
+		return false;
+	}
+	s = pd_session_get(&node->sessions, conn->session_id);
+	if (s == NULL) {
+		/* The session expired under this connection. */
+		node_conn_close(node, conn);
+		return false;
+	}
+	if (req.type != PD_OP_AUTH && req.type != PD_OP_SASL)
+		pd_session_touch(&node->sessions, s, node->now_ms);
+	rc = pd_proto_decode_body(&jr, &req);
+	if (pd_proto_op_is_write(req.type))
+		return request_write(node, conn, &req, rc, start_ms);
+	if (rc != 0) {
+		node_reply_header(node, conn, req.xid, node->last_zxid, PD_EMARSHALLING);
+		return true;
+	}
+	switch (req.type) {
+	case PD_OP_PING:
+		node_reply_header(node, conn, PD_XID_PING, node->last_zxid, 0);
+		break;
+	case PD_OP_AUTH:
+		return request_auth(node, conn, &req);
+	case PD_OP_SASL:
+		return request_sasl(node, conn, &req);
+	case PD_OP_EXISTS:
+		request_exists(node, conn, &req);
+		break;
+	case PD_OP_GETDATA:
+	case PD_OP_GETCHILDREN:
+	case PD_OP_GETCHILDREN2:
+		request_simple_read(node, conn, &req);
+		break;
+	case PD_OP_GETACL:
+		request_get_acl(node, conn, &req);
+		break;
+	case PD_OP_SYNC: {
+		size_t start;
+		struct pd_jw jw = node_frame_begin(node, &start);
+		pd_jw_reply_header(&jw, req.xid, node->last_zxid, 0);
+		pd_jw_span(&jw, req.path.is_null ? (struct pd_span){(const uint8_t *)"", 0, false} : req.path);
+		node_frame_end(node, conn, start);
+		break;
+	}
+	case PD_OP_MULTIREAD:
+		request_multi_read(node, conn, &req);
+		break;
+	case PD_OP_GETEPHEMERALS:
+		request_ephemerals(node, conn, &req);
+		break;
+	case PD_OP_GETALLCHILDRENNUMBER:
+		request_all_children(node, conn, &req);
+		break;
+	case PD_OP_WHOAMI:
+		request_who_am_i(node, conn, &req);
+		break;
+	case PD_OP_CHECKWATCHES:
+	case PD_OP_REMOVEWATCHES:
+		request_remove_watches(node, conn, &req);
+		break;
+	case PD_OP_ADDWATCH:
+		request_add_watch(node, conn, &req);
+		break;
+	case PD_OP_SETWATCHES:
+	case PD_OP_SETWATCHES2:
+		request_set_watches(node, conn, &req);
+		break;
+	default:
+		PD_UNREACHABLE();
+	}
+	request_latency(node, conn, req.type, req.xid, node->last_zxid, start_ms);
+	return true;
+}
+
+/* --- time --- */
+
+static void request_expire_sessions(struct pd_node *node)
+{
+	uint32_t pos = 0;
+	struct pd_session *s;
+	int64_t due[64];
+	uint32_t n = 0, i;
+	/* Collect first: expiring mutates the table being walked. */
+	while ((s = pd_map64_next(&node->sessions.by_id, &pos, NULL)) != NULL) {
+		if (!s->closing && s->expire_at_ms <= node->now_ms && n < PD_ARRAY_LEN(due))
+			due[n++] = s->id;
+	}
+	for (i = 0; i < n; i++) {
+		struct pd_txn_hdr hdr;
+		s = pd_session_get(&node->sessions, due[i]);
+		if (s == NULL)
+			continue;
+		{
+			uint32_t conn_id = s->conn;
+			struct pd_conn *conn;
+			if (prep_close_session(node, due[i], 0, request_next_zxid(node)) != 0)
+				continue;
+			(void)apply_txn(node, node->txn.data, node->txn.len, &hdr);
+			prep_overlay_clear(node);
+			node->sessions_expired++;
+			/* The client learns of the expiry when it reconnects. */
+			conn = conn_id != PD_CONN_NONE ? node_conn(node, conn_id) : NULL;
+			if (conn != NULL)
+				node_conn_close(node, conn);
+		}
+	}
+}
+
+static void request_reap(struct pd_node *node)
+{
+	struct pd_tree *t = &node->tree;
+	uint32_t i, budget;
+	uint32_t cand[256];
+	uint32_t n = 0;
+	char path[4096];
+	/* ZooKeeper spreads maxPerMinute deletions over the minute. */
+	budget = (uint32_t)((int64_t)node->cfg.container_max_per_minute * node->cfg.container_check_interval_ms / 60000);
+	if (budget == 0)
+		budget = 1;
+	for (i = 0; i < t->reapable_count && n < PD_ARRAY_LEN(cand) && n < budget; i++) {
+		uint32_t idx = t->reapable[i];
+		const struct pd_tnode *nd = pd_tree_node(t, idx);
+		if (nd->num_children != 0)
+			continue;
+		if (pd_owner_is_container(nd->owner)) {
+			if (nd->cversion_creates > 0 ||
+			    (node->cfg.container_max_never_used_ms > 0 &&
+			     node->wall_ms - nd->mtime > node->cfg.container_max_never_used_ms))
+				cand[n++] = idx;
+		} else if (pd_owner_is_ttl(nd->owner)) {
+			int64_t ttl = pd_owner_ttl(nd->owner);
+			if (ttl != 0 && node->wall_ms - nd->mtime > ttl)
+				cand[n++] = idx;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct pd_req req;
+		struct pd_txn_hdr hdr;
+		size_t len = pd_tree_path(t, cand[i], path, sizeof(path));
+		if (len == 0)
+			continue;
+		memset(&req, 0, sizeof(req));
+		req.type = PD_OP_DELETECONTAINER;
+		req.xid = 0;
+		req.path.ptr = (const uint8_t *)path;
+		req.path.len = (uint32_t)len;
+		req.version = -1;
+		if (prep_write(node, NULL, 0, &req, request_next_zxid(node)) != 0)
+			continue;
+		(void)apply_txn(node, node->txn.data, node->txn.len, &hdr);
+		prep_overlay_clear(node);
+	}
+}
+
+static void request_sessionless(struct pd_node *node)
+{
+	uint32_t i;
+	for (i = 0; i < node->conns_cap; i++) {
+		struct pd_conn *conn = node->conns[i];
+		if (conn != NULL && conn->state != CONN_READY && node->now_ms - conn->opened_ms >= 10000)
+			node_conn_close(node, conn);
+	}
+}
+
+void request_tick(struct pd_node *node)
+{
+	request_expire_sessions(node);
+	request_sessionless(node);
+	if (node->now_ms >= node->next_container_check_ms) {
+		request_reap(node);
+		node->next_container_check_ms = node->now_ms + (uint64_t)node->cfg.container_check_interval_ms;
+	}
+}

@@ -1,0 +1,140 @@
+/*
+ * server_int.h: state shared by node.c, request.c, prep.c, apply.c and
+ * admin.c: the node, its connections, and the helpers that append replies
+ * and notifications to the effect list.
+ *
+ * Ownership: a pd_node owns its memory accounting, ACL table, tree, session
+ * table, watch table and connection table.  A connection belongs to the
+ * node from PD_EV_CONN_OPEN until the core emits PD_FX_CLOSE for it or the
+ * driver reports PD_EV_CONN_CLOSED.
+ */
+#ifndef PD_SERVER_INT_H
+#define PD_SERVER_INT_H
+
+#include "acl.h"
+#include "pd.h"
+#include "prng.h"
+#include "proto.h"
+#include "sasl.h"
+#include "session.h"
+#include "tree.h"
+#include "txn.h"
+#include "watch.h"
+
+enum conn_state {
+	CONN_NEW = 0, /* waiting for ConnectRequest or a four-letter word */
+	CONN_READY,   /* session attached */
+	CONN_FOURLW,  /* answered a four-letter word; the driver closes it */
+};
+
+struct latency_stats {
+	uint64_t min_ms;
+	uint64_t max_ms;
+	uint64_t sum_ms;
+	uint64_t count;
+};
+
+struct pd_conn {
+	uint32_t id;
+	enum conn_state state;
+	struct pd_buf in;
+	int64_t session_id;
+	struct pd_auth_set auth;
+	char ip[48];
+	uint16_t port;
+	bool has_read_only;
+	struct pd_sasl sasl;
+	uint64_t opened_ms;
+	int64_t established_wall_ms;
+	/* statistics for cons/stat */
+	uint64_t packets_received;
+	uint64_t packets_sent;
+	int32_t last_op;
+	int64_t last_cxid;
+	int64_t last_zxid;
+	int64_t last_response_wall_ms;
+	uint64_t last_latency_ms;
+	struct latency_stats latency;
+};
+
+struct prep_rec;
+
+struct pd_node {
+	struct pd_config cfg;
+	struct pd_mem mem;
+	struct pd_prng prng;
+	struct pd_acl_table acls;
+	struct pd_tree tree;
+	struct pd_session_table sessions;
+	struct pd_watch_table watches;
+	struct pd_conn **conns;
+	uint32_t conns_cap;
+	uint32_t conn_count;
+	pd_zxid last_zxid;
+	uint64_t now_ms;
+	int64_t wall_ms;
+	uint64_t start_ms;
+	struct pd_effects *fx;
+	struct pd_buf txn;     /* the transaction being prepared */
+	struct pd_buf scratch; /* ACL canonicalisation, paths */
+	struct pd_txn_result *results;
+	uint32_t results_cap;
+	uint32_t result_count;
+	struct pd_map64 overlay; /* prep's pending change records, by path hash */
+	uint64_t timer_at_ms;
+	uint64_t next_container_check_ms;
+	int64_t trace_mask;
+	/* statistics */
+	uint64_t packets_received;
+	uint64_t packets_sent;
+	struct latency_stats latency;
+	uint64_t auth_failed_count;
+	uint64_t connections_accepted;
+	uint64_t connections_rejected;
+	uint64_t sessions_expired;
+	uint64_t bytes_received;
+	uint64_t commit_count;
+	int64_t last_response_size;
+	int64_t min_response_size;
+	int64_t max_response_size;
+};
+
+/* node.c: connections and output */
+struct pd_conn *node_conn(struct pd_node *node, uint32_t id);
+/* Starts a reply frame for conn; returns the writer.  *start receives the
+ * frame offset to pass to node_frame_end. */
+struct pd_jw node_frame_begin(struct pd_node *node, size_t *start);
+void node_frame_end(struct pd_node *node, struct pd_conn *conn, size_t start);
+/* A reply with no body. */
+void node_reply_header(struct pd_node *node, struct pd_conn *conn, int32_t xid, int64_t zxid, int32_t err);
+/* Emits PD_FX_CLOSE and forgets the connection. */
+void node_conn_close(struct pd_node *node, struct pd_conn *conn);
+/* Appends a notification to every watcher of path (after pd_watch_trigger). */
+void node_notify(struct pd_node *node, const char *path, size_t len, int event);
+int node_fx_push(struct pd_node *node, const struct pd_effect *e);
+
+/* request.c */
+/* Handles one framed request of a READY connection.  Returns false if the
+ * connection was closed. */
+bool request_handle(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len);
+/* Handles the ConnectRequest of a NEW connection. */
+bool request_connect(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len);
+/* Expires sessions and reaps containers as time passes. */
+void request_tick(struct pd_node *node);
+
+/* prep.c: turns a write into a transaction (always: failures become error
+ * txns).  Writes the txn into node->txn.  Returns 0 or PD_ENOMEM. */
+int prep_write(struct pd_node *node, struct pd_conn *conn, int64_t session_id, const struct pd_req *req,
+	       pd_zxid zxid);
+int prep_close_session(struct pd_node *node, int64_t session_id, int32_t cxid, pd_zxid zxid);
+int prep_create_session(struct pd_node *node, int64_t session_id, int32_t timeout_ms, pd_zxid zxid);
+/* A malformed write body still consumes a zxid as an error txn. */
+int prep_error(struct pd_node *node, int64_t session_id, int32_t cxid, int32_t type, int32_t err, pd_zxid zxid);
+void prep_overlay_clear(struct pd_node *node);
+
+/* apply.c: applies the txn bytes; fills node->results (one per op; a
+ * non-multi txn gives one result).  Returns the txn-level error (0 for a
+ * multi, whose failure is in the results). */
+int apply_txn(struct pd_node *node, const uint8_t *txn, size_t len, struct pd_txn_hdr *hdr);
+
+#endif

@@ -1,0 +1,130 @@
+/* session.c: session creation, expiry buckets, ephemeral bookkeeping; see session.h. */
+#include "session.h"
+
+#include <openssl/sha.h>
+#include <string.h>
+
+#include "assert.h"
+#include "err.h"
+
+void pd_session_table_init(struct pd_session_table *st, struct pd_mem *mem, uint8_t server_id,
+			   int64_t wall_ms, int64_t tick_ms, const uint8_t secret[16])
+{
+	memset(st, 0, sizeof(*st));
+	st->mem = mem;
+	pd_map64_init(&st->by_id, mem);
+	/* zab-and-server.md §1.3: sid in the top byte, the low 40 bits of the
+	 * start time in the next 40, a 16-bit counter below. */
+	st->next_id = (int64_t)(((uint64_t)wall_ms << 24) >> 8) | ((int64_t)server_id << 56);
+	st->tick_ms = tick_ms > 0 ? tick_ms : 1;
+	memcpy(st->secret, secret, 16);
+}
+
+void pd_session_table_free(struct pd_session_table *st)
+{
+	uint32_t pos = 0;
+	struct pd_session *s;
+	while ((s = pd_map64_next(&st->by_id, &pos, NULL)) != NULL) {
+		pd_mem_free(st->mem, s->ephemerals, s->ephemeral_cap * sizeof(uint32_t));
+		pd_mem_free(st->mem, s, sizeof(*s));
+	}
+	pd_map64_free(&st->by_id);
+}
+
+struct pd_session *pd_session_get(const struct pd_session_table *st, int64_t id)
+{
+	return pd_map64_get(&st->by_id, (uint64_t)id);
+}
+
+int64_t pd_session_next_id(struct pd_session_table *st)
+{
+	for (;;) {
+		int64_t id = st->next_id++;
+		if (id == 0 || pd_owner_is_container(id) || pd_owner_is_ttl(id))
+			continue;
+		if (pd_session_get(st, id) != NULL)
+			continue;
+		return id;
+	}
+}
+
+int pd_session_add(struct pd_session_table *st, int64_t id, int32_t timeout_ms, uint64_t now_ms,
+		   struct pd_session **out)
+{
+	struct pd_session *s = pd_session_get(st, id);
+	int rc;
+	if (s == NULL) {
+		s = pd_mem_zalloc(st->mem, sizeof(*s));
+		if (s == NULL)
+			return PD_ENOMEM;
+		rc = pd_map64_put(&st->by_id, (uint64_t)id, s);
+		if (rc != 0) {
+			pd_mem_free(st->mem, s, sizeof(*s));
+			return rc;
+		}
+		s->id = id;
+		s->conn = PD_CONN_NONE;
+		pd_session_passwd(st, id, s->passwd);
+	}
+	s->timeout_ms = timeout_ms;
+	pd_session_touch(st, s, now_ms);
+	*out = s;
+	return 0;
+}
+
+void pd_session_remove(struct pd_session_table *st, struct pd_session *s)
+{
+	PD_ASSERT(s->ephemeral_count == 0);
+	pd_map64_del(&st->by_id, (uint64_t)s->id);
+	pd_mem_free(st->mem, s->ephemerals, s->ephemeral_cap * sizeof(uint32_t));
+	pd_mem_free(st->mem, s, sizeof(*s));
+}
+
+void pd_session_touch(struct pd_session_table *st, struct pd_session *s, uint64_t now_ms)
+{
+	uint64_t tick = (uint64_t)st->tick_ms;
+	if (s->closing)
+		return;
+	s->expire_at_ms = ((now_ms + (uint64_t)s->timeout_ms) / tick + 1) * tick;
+}
+
+void pd_session_passwd(const struct pd_session_table *st, int64_t id,
+		       uint8_t out[PD_SESSION_PASSWD_BYTES])
+{
+	uint8_t in[24];
+	uint8_t sha[SHA_DIGEST_LENGTH];
+	memcpy(in, st->secret, 16);
+	pd_put_be64(in + 16, (uint64_t)id);
+	SHA1(in, sizeof(in), sha);
+	memcpy(out, sha, PD_SESSION_PASSWD_BYTES);
+}
+
+int pd_session_add_ephemeral(struct pd_session_table *st, struct pd_tree *t, struct pd_session *s,
+			     uint32_t node)
+{
+	if (s->ephemeral_count == s->ephemeral_cap) {
+		uint32_t cap = s->ephemeral_cap == 0 ? 4 : s->ephemeral_cap * 2;
+		uint32_t *fresh = pd_mem_realloc(st->mem, s->ephemerals,
+						 s->ephemeral_cap * sizeof(uint32_t), cap * sizeof(uint32_t));
+		if (fresh == NULL)
+			return PD_ENOMEM;
+		s->ephemerals = fresh;
+		s->ephemeral_cap = cap;
+	}
+	pd_tree_node(t, node)->aux = s->ephemeral_count;
+	s->ephemerals[s->ephemeral_count++] = node;
+	st->ephemeral_total++;
+	return 0;
+}
+
+void pd_session_remove_ephemeral(struct pd_session_table *st, struct pd_tree *t,
+				 struct pd_session *s, uint32_t node)
+{
+	uint32_t pos = pd_tree_node(t, node)->aux;
+	uint32_t last;
+	PD_ASSERT(pos < s->ephemeral_count && s->ephemerals[pos] == node);
+	last = s->ephemerals[--s->ephemeral_count];
+	s->ephemerals[pos] = last;
+	pd_tree_node(t, last)->aux = pos;
+	st->ephemeral_total--;
+}

@@ -1,0 +1,30 @@
+/* main.c: the paddock binary: `paddock server zoo.cfg`, `paddock status zoo.cfg`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "net.h"
+
+static void main_usage(FILE *f)
+{
+	fprintf(f, "usage: paddock server ZOO_CFG     run a server (standalone when zoo.cfg names one server)\n"
+		   "       paddock status ZOO_CFG     print the server's Mode line, like zkServer.sh status\n"
+		   "       paddock version            print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf("paddock %s (ZooKeeper 3.8 client protocol)\n", PD_VERSION_STRING);
+		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		main_usage(stdout);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "server") == 0)
+		return net_server_run(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "status") == 0)
+		return net_status(argv[2]);
+	main_usage(stderr);
+	return 2;
+}

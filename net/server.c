@@ -1,0 +1,660 @@
+/*
+ * server.c: the epoll loop that drives one pd_node over real sockets.
+ *
+ * Connection ids given to the core are file descriptors: unique among open
+ * connections, and a descriptor is only reused after the core has been told
+ * (or has told us) that its connection is gone.  Output is buffered per
+ * connection and written once per loop turn; a connection whose unsent
+ * output exceeds the configured limit is dropped rather than letting one
+ * slow client grow the server without bound.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <dirent.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "net.h"
+
+#define SERVER_READ_BYTES (256 * 1024)
+#define SERVER_EVENTS_MAX 256
+
+struct server_conn {
+	bool open;
+	bool closing;        /* flush, then close */
+	bool want_write;     /* EPOLLOUT registered */
+	bool dirty;          /* on the flush list */
+	uint8_t *out;
+	size_t out_len;
+	size_t out_off;
+	size_t out_cap;
+};
+
+struct server {
+	struct pd_config cfg;
+	struct pd_node *node;
+	struct pd_effects fx;
+	int epfd;
+	int listen_fd;
+	int timer_fd;
+	int signal_fd;
+	struct server_conn *conns;
+	uint32_t conns_cap;
+	int *dirty;
+	uint32_t dirty_count;
+	uint32_t dirty_cap;
+	uint8_t *rbuf;
+	bool stop;
+	char listen_desc[160];
+};
+
+static void *server_alloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	return malloc(bytes);
+}
+
+static void server_free_mem(void *ctx, void *ptr, size_t bytes)
+{
+	(void)ctx;
+	(void)bytes;
+	free(ptr);
+}
+
+static struct server_conn *server_conn(struct server *s, int fd)
+{
+	if (fd < 0)
+		return NULL;
+	if ((uint32_t)fd >= s->conns_cap) {
+		uint32_t cap = s->conns_cap == 0 ? 1024 : s->conns_cap;
+		struct server_conn *fresh;
+		while (cap <= (uint32_t)fd)
+			cap *= 2;
+		fresh = realloc(s->conns, cap * sizeof(*fresh));
+		if (fresh == NULL)
+			return NULL;
+		memset(fresh + s->conns_cap, 0, (cap - s->conns_cap) * sizeof(*fresh));
+		s->conns = fresh;
+		s->conns_cap = cap;
+	}
+	return &s->conns[fd];
+}
+
+static void server_event_base(struct pd_event *ev, enum pd_event_type type)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->now_ms = net_now_ms();
+	ev->wall_ms = net_wall_ms();
+}
+
+static void server_effects(struct server *s);
+
+static void server_step(struct server *s, const struct pd_event *ev)
+{
+	int rc = pd_step(s->node, ev, &s->fx);
+	if (rc != 0 && ev->type == PD_EV_CONN_DATA)
+		net_log("WARN", "connection %u: %s", ev->conn, pd_strerror(rc));
+	server_effects(s);
+}
+
+/* Forgets a descriptor on our side only. */
+static void server_fd_close(struct server *s, int fd)
+{
+	struct server_conn *c = &s->conns[fd];
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The peer went away or we dropped it: tell the core, then close. */
+static void server_drop(struct server *s, int fd)
+{
+	struct pd_event ev;
+	struct server_conn *c = &s->conns[fd];
+	if (!c->open)
+		return;
+	c->open = false;
+	server_event_base(&ev, PD_EV_CONN_CLOSED);
+	ev.conn = (uint32_t)fd;
+	server_fd_close(s, fd);
+	server_step(s, &ev);
+}
+
+static void server_mark_dirty(struct server *s, int fd)
+{
+	struct server_conn *c = &s->conns[fd];
+	if (c->dirty)
+		return;
+	if (s->dirty_count == s->dirty_cap) {
+		uint32_t cap = s->dirty_cap == 0 ? 256 : s->dirty_cap * 2;
+		int *fresh = realloc(s->dirty, cap * sizeof(int));
+		if (fresh == NULL)
+			return;
+		s->dirty = fresh;
+		s->dirty_cap = cap;
+	}
+	s->dirty[s->dirty_count++] = fd;
+	c->dirty = true;
+}
+
+static int server_queue(struct server *s, int fd, const uint8_t *p, size_t len)
+{
+	struct server_conn *c = &s->conns[fd];
+	if (c->out_off > 0 && c->out_off == c->out_len) {
+		c->out_off = 0;
+		c->out_len = 0;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap == 0 ? 16384 : c->out_cap;
+		uint8_t *fresh;
+		if (c->out_off > 0) {
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
+		while (cap < c->out_len + len)
+			cap *= 2;
+		if (c->out_len + len > s->cfg.outbuf_bytes_max)
+			return -1;
+		if (cap != c->out_cap) {
+			fresh = realloc(c->out, cap);
+			if (fresh == NULL)
+				return -1;
+			c->out = fresh;
+			c->out_cap = cap;
+		}
+	}
+	memcpy(c->out + c->out_len, p, len);
+	c->out_len += len;
+	server_mark_dirty(s, fd);
+	return 0;
+}
+
+static void server_env(struct server *s, struct pd_env *env, struct utsname *uts, char *host, size_t host_size,
+		       char *cwd, size_t cwd_size)
+{
+	struct rlimit rl;
+	struct passwd *pw = getpwuid(getuid());
+	DIR *d;
+	memset(env, 0, sizeof(*env));
+	if (uname(uts) == 0) {
+		env->os_name = uts->sysname;
+		env->os_arch = uts->machine;
+		env->os_version = uts->release;
+	}
+	if (gethostname(host, host_size) == 0)
+		env->host_name = host;
+	if (getcwd(cwd, cwd_size) != NULL)
+		env->user_dir = cwd;
+	if (pw != NULL) {
+		env->user_name = pw->pw_name;
+		env->user_home = pw->pw_dir;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		env->max_fd_count = rl.rlim_cur;
+	d = opendir("/proc/self/fd");
+	if (d != NULL) {
+		while (readdir(d) != NULL)
+			env->open_fd_count++;
+		closedir(d);
+		env->open_fd_count = env->open_fd_count > 3 ? env->open_fd_count - 3 : 0;
+	}
+	{
+		long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+		if (pages > 0 && psz > 0)
+			env->mem_total_bytes = (uint64_t)pages * (uint64_t)psz;
+		if (avail > 0 && psz > 0)
+			env->mem_free_bytes = (uint64_t)avail * (uint64_t)psz;
+	}
+	env->client_port_listen = s->listen_desc;
+}
+
+static void server_fourlw(struct server *s, const struct pd_effect *e)
+{
+	struct pd_env env;
+	struct utsname uts;
+	char host[256] = "", cwd[1024] = "";
+	struct pd_buf out = {0};
+	server_env(s, &env, &uts, host, sizeof(host), cwd, sizeof(cwd));
+	if (pd_admin_render(s->node, e->word, e->stmk_mask, &env, &out) == 0 && out.len > 0)
+		(void)server_queue(s, (int)e->conn, out.data, out.len);
+	pd_buf_free(pd_node_mem(s->node), &out);
+}
+
+static void server_arm_timer(struct server *s, uint64_t at_ms)
+{
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	if (at_ms == 0)
+		at_ms = 1;
+	its.it_value.tv_sec = (time_t)(at_ms / 1000);
+	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000L;
+	timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void server_effects(struct server *s)
+{
+	uint32_t i;
+	int overflow[64], answered[64];
+	uint32_t overflow_count = 0, answered_count = 0;
+	for (i = 0; i < s->fx.count; i++) {
+		const struct pd_effect *e = &s->fx.items[i];
+		struct server_conn *c = e->type == PD_FX_TIMER ? NULL : server_conn(s, (int)e->conn);
+		switch (e->type) {
+		case PD_FX_SEND:
+			if (c == NULL || !c->open)
+				break;
+			if (server_queue(s, (int)e->conn, pd_effect_bytes(&s->fx, e), e->len) != 0 &&
+			    overflow_count < PD_ARRAY_LEN(overflow))
+				overflow[overflow_count++] = (int)e->conn;
+			break;
+		case PD_FX_FOURLW:
+			if (c != NULL && c->open) {
+				server_fourlw(s, e);
+				c->open = false;
+				c->closing = true;
+				server_mark_dirty(s, (int)e->conn);
+				if (answered_count < PD_ARRAY_LEN(answered))
+					answered[answered_count++] = (int)e->conn;
+			}
+			break;
+		case PD_FX_CLOSE:
+			if (c != NULL && c->open) {
+				/* The core has forgotten it; flush, then close. */
+				c->open = false;
+				c->closing = true;
+				server_mark_dirty(s, (int)e->conn);
+			}
+			break;
+		case PD_FX_TIMER:
+			server_arm_timer(s, e->at_ms);
+			break;
+		case PD_FX_LOG_APPEND:
+			break;
+		}
+	}
+	pd_effects_reset(&s->fx);
+	for (i = 0; i < answered_count; i++) {
+		struct pd_event ev;
+		server_event_base(&ev, PD_EV_CONN_CLOSED);
+		ev.conn = (uint32_t)answered[i];
+		server_step(s, &ev);
+	}
+	for (i = 0; i < overflow_count; i++) {
+		net_log("WARN", "connection %d: output exceeds %u bytes; dropping the client", overflow[i],
+			s->cfg.outbuf_bytes_max);
+		server_drop(s, overflow[i]);
+	}
+}
+
+static void server_want_write(struct server *s, int fd, bool on)
+{
+	struct server_conn *c = &s->conns[fd];
+	struct epoll_event ev;
+	if (c->want_write == on)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+	c->want_write = on;
+}
+
+/* Writes what is queued for fd.  Returns false if fd was closed. */
+static bool server_flush_one(struct server *s, int fd)
+{
+	struct server_conn *c = &s->conns[fd];
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			server_want_write(s, fd, true);
+			return true;
+		}
+		/* The peer is gone. */
+		if (c->closing) {
+			server_fd_close(s, fd);
+			return false;
+		}
+		server_drop(s, fd);
+		return false;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->out_cap > (1u << 20)) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	server_want_write(s, fd, false);
+	if (c->closing) {
+		shutdown(fd, SHUT_WR);
+		server_fd_close(s, fd);
+		return false;
+	}
+	return true;
+}
+
+static void server_flush(struct server *s)
+{
+	uint32_t i;
+	/* server_flush_one may drop connections, which can queue more output;
+	 * walk by index so appended entries are flushed too. */
+	for (i = 0; i < s->dirty_count; i++) {
+		int fd = s->dirty[i];
+		struct server_conn *c = &s->conns[fd];
+		if (!c->dirty)
+			continue;
+		c->dirty = false;
+		if (c->open || c->closing)
+			(void)server_flush_one(s, fd);
+	}
+	s->dirty_count = 0;
+}
+
+static void server_accept(struct server *s)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct pd_event ev;
+		struct epoll_event ee;
+		struct server_conn *c;
+		int one = 1;
+		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				net_log("WARN", "accept: %s", strerror(errno));
+			return;
+		}
+		c = server_conn(s, fd);
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		memset(c, 0, sizeof(*c));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		memset(&ee, 0, sizeof(ee));
+		ee.events = EPOLLIN;
+		ee.data.fd = fd;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ee) != 0) {
+			close(fd);
+			continue;
+		}
+		c->open = true;
+		server_event_base(&ev, PD_EV_CONN_OPEN);
+		ev.conn = (uint32_t)fd;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &sin->sin_addr, ev.peer_ip, sizeof(ev.peer_ip));
+			ev.peer_port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+				inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ev.peer_ip, sizeof(ev.peer_ip));
+			else
+				inet_ntop(AF_INET6, &sin6->sin6_addr, ev.peer_ip, sizeof(ev.peer_ip));
+			ev.peer_port = ntohs(sin6->sin6_port);
+		}
+		server_step(s, &ev);
+	}
+}
+
+static void server_read(struct server *s, int fd)
+{
+	struct server_conn *c = &s->conns[fd];
+	size_t total = 0;
+	while (c->open && total < 4 * SERVER_READ_BYTES) {
+		struct pd_event ev;
+		ssize_t n = recv(fd, s->rbuf, SERVER_READ_BYTES, 0);
+		if (n > 0) {
+			server_event_base(&ev, PD_EV_CONN_DATA);
+			ev.conn = (uint32_t)fd;
+			ev.data = s->rbuf;
+			ev.len = (size_t)n;
+			total += (size_t)n;
+			server_step(s, &ev);
+			if ((size_t)n < SERVER_READ_BYTES)
+				return;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		server_drop(s, fd);
+		return;
+	}
+}
+
+static int server_listen(struct server *s, char *errmsg, size_t errmsg_size)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
+	const char *addr = s->cfg.client_port_address;
+	int one = 1, fd;
+	bool v6 = false;
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (addr[0] == '\0' || strcmp(addr, "0.0.0.0") == 0) {
+		v6 = false;
+		sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	} else if (strcmp(addr, "localhost") == 0) {
+		inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	} else if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+		v6 = false;
+	} else if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1) {
+		v6 = true;
+	} else {
+		snprintf(errmsg, errmsg_size, "clientPortAddress '%s' is not an IP address", addr);
+		return -1;
+	}
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(errmsg, errmsg_size, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (v6) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)s->cfg.client_port);
+		if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) != 0)
+			goto err_bind;
+	} else {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)s->cfg.client_port);
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+			goto err_bind;
+	}
+	if (listen(fd, 1024) != 0) {
+		snprintf(errmsg, errmsg_size, "listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(s->listen_desc, sizeof(s->listen_desc), "%s:%d", addr[0] != '\0' ? addr : "0.0.0.0",
+		 s->cfg.client_port);
+	s->listen_fd = fd;
+	return 0;
+err_bind:
+	snprintf(errmsg, errmsg_size, "bind %s:%d: %s", addr[0] != '\0' ? addr : "0.0.0.0", s->cfg.client_port,
+		 strerror(errno));
+	close(fd);
+	return -1;
+}
+
+static int server_mkdirs(const char *path)
+{
+	char buf[PD_CONFIG_PATH_MAX];
+	size_t i;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (i = 1; buf[i] != '\0'; i++) {
+		if (buf[i] == '/') {
+			buf[i] = '\0';
+			if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+				return -1;
+			buf[i] = '/';
+		}
+	}
+	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int server_setup(struct server *s, const char *config_path)
+{
+	char errmsg[512] = "";
+	struct pd_allocator allocator = {server_alloc, server_free_mem, NULL};
+	struct epoll_event ee;
+	sigset_t mask;
+	if (net_load_config(config_path, &s->cfg, errmsg, sizeof(errmsg)) != 0) {
+		net_log("ERROR", "%s", errmsg);
+		return 2;
+	}
+	if (server_mkdirs(s->cfg.data_dir) != 0 || server_mkdirs(s->cfg.data_log_dir) != 0) {
+		net_log("ERROR", "cannot create data directory %s: %s", s->cfg.data_dir, strerror(errno));
+		return 2;
+	}
+	s->rbuf = malloc(SERVER_READ_BYTES);
+	if (s->rbuf == NULL)
+		return 1;
+	if (pd_node_create(&s->cfg, allocator, net_now_ms(), net_wall_ms(), &s->node, errmsg, sizeof(errmsg)) != 0) {
+		net_log("ERROR", "%s", errmsg);
+		return 1;
+	}
+	if (server_listen(s, errmsg, sizeof(errmsg)) != 0) {
+		net_log("ERROR", "%s", errmsg);
+		return 2;
+	}
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->epfd < 0 || s->timer_fd < 0 || s->signal_fd < 0) {
+		net_log("ERROR", "event loop setup: %s", strerror(errno));
+		return 1;
+	}
+	memset(&ee, 0, sizeof(ee));
+	ee.events = EPOLLIN;
+	ee.data.fd = s->listen_fd;
+	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ee);
+	ee.data.fd = s->timer_fd;
+	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &ee);
+	ee.data.fd = s->signal_fd;
+	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->signal_fd, &ee);
+	return 0;
+}
+
+static void server_teardown(struct server *s)
+{
+	uint32_t i;
+	for (i = 0; i < s->conns_cap; i++)
+		if (s->conns[i].open || s->conns[i].closing) {
+			close((int)i);
+			free(s->conns[i].out);
+		}
+	free(s->conns);
+	free(s->dirty);
+	free(s->rbuf);
+	if (s->node != NULL) {
+		pd_effects_free(s->node, &s->fx);
+		pd_node_destroy(s->node);
+	}
+	if (s->listen_fd > 0)
+		close(s->listen_fd);
+	if (s->epfd > 0)
+		close(s->epfd);
+	if (s->timer_fd > 0)
+		close(s->timer_fd);
+	if (s->signal_fd > 0)
+		close(s->signal_fd);
+}
+
+int net_server_run(const char *config_path)
+{
+	struct server s;
+	struct epoll_event events[SERVER_EVENTS_MAX];
+	struct pd_event ev;
+	int rc;
+	memset(&s, 0, sizeof(s));
+	s.listen_fd = s.epfd = s.timer_fd = s.signal_fd = -1;
+	rc = server_setup(&s, config_path);
+	if (rc != 0) {
+		server_teardown(&s);
+		return rc;
+	}
+	net_log("INFO", "paddock %s (standalone) serving clients on %s, dataDir %s, tickTime %d",
+		PD_VERSION_STRING, s.listen_desc, s.cfg.data_dir, s.cfg.tick_ms);
+	/* Let the core arm its first timer. */
+	server_event_base(&ev, PD_EV_TICK);
+	server_step(&s, &ev);
+	while (!s.stop) {
+		int n = epoll_wait(s.epfd, events, SERVER_EVENTS_MAX, -1), i;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			net_log("ERROR", "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = events[i].data.fd;
+			uint32_t what = events[i].events;
+			if (fd == s.listen_fd) {
+				server_accept(&s);
+			} else if (fd == s.timer_fd) {
+				uint64_t expirations;
+				if (read(s.timer_fd, &expirations, sizeof(expirations)) > 0) {
+					server_event_base(&ev, PD_EV_TICK);
+					server_step(&s, &ev);
+				}
+			} else if (fd == s.signal_fd) {
+				struct signalfd_siginfo si;
+				if (read(s.signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					net_log("INFO", "signal %u received, shutting down", si.ssi_signo);
+					s.stop = true;
+				}
+			} else {
+				struct server_conn *c = server_conn(&s, fd);
+				if (c == NULL || (!c->open && !c->closing))
+					continue;
+				if (what & EPOLLOUT)
+					(void)server_flush_one(&s, fd);
+				c = &s.conns[fd];
+				if (c->open && (what & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+					server_read(&s, fd);
+				else if (!c->open && c->closing && (what & (EPOLLHUP | EPOLLERR)))
+					server_fd_close(&s, fd);
+			}
+		}
+		server_flush(&s);
+	}
+	server_teardown(&s);
+	return 0;
+}

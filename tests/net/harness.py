@@ -1,0 +1,203 @@
+"""Test harness for real-socket tests: start paddock or Apache ZooKeeper on 127.0.0.1.
+
+Every server is started by the test that needs it, on a free port, in a fresh
+temporary directory.  Servers are stopped by PID and their directories removed
+when the test ends, also when it fails or is interrupted (atexit + SIGTERM/SIGINT
+handlers).  Nothing here touches an address other than 127.0.0.1.
+
+Usage:
+    from harness import PaddockServer, ZooKeeperServer, free_port
+    with PaddockServer() as srv:          # srv.hosts == "127.0.0.1:PORT"
+        ...
+    with ZooKeeperServer(extra={"extendedTypesEnabled": "true"}) as zk:
+        ...
+"""
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("PADDOCK_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "..", "..")))
+BUILD_DIR = os.environ.get("PADDOCK_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+PADDOCK_BIN = os.environ.get("PADDOCK_BIN", os.path.join(BUILD_DIR, "paddock"))
+
+ZK_JAR = "/usr/share/java/zookeeper.jar"
+ZK_CONF_DIR = "/etc/zookeeper/conf_example"
+
+_live = []  # servers to stop at exit
+
+
+def _cleanup_all(*_args):
+    for srv in list(_live):
+        try:
+            srv.stop()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+def _on_signal(signum, _frame):
+    _cleanup_all()
+    sys.exit(128 + signum)
+
+
+atexit.register(_cleanup_all)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    try:
+        signal.signal(_sig, _on_signal)
+    except (ValueError, OSError):
+        pass
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def four_letter(port, word, timeout=5.0):
+    """Sends a four-letter word and returns the whole answer as str."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(word.encode() if isinstance(word, str) else word)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks).decode(errors="replace")
+
+
+class _Server:
+    kind = "?"
+
+    def __init__(self, extra=None, tick_ms=2000, port=None, keep_dir=False):
+        self.extra = dict(extra or {})
+        self.tick_ms = tick_ms
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="pd-%s-" % self.kind)
+        self.data_dir = os.path.join(self.dir, "data")
+        os.makedirs(self.data_dir)
+        self.proc = None
+        self.keep_dir = keep_dir
+        self.log_path = os.path.join(self.dir, "server.log")
+
+    @property
+    def hosts(self):
+        return "127.0.0.1:%d" % self.port
+
+    def config_lines(self):
+        lines = {
+            "tickTime": str(self.tick_ms),
+            "dataDir": self.data_dir,
+            "clientPort": str(self.port),
+            "clientPortAddress": "127.0.0.1",
+            "4lw.commands.whitelist": "*",
+        }
+        lines.update(self.extra)
+        return lines
+
+    def write_config(self):
+        path = os.path.join(self.dir, "zoo.cfg")
+        with open(path, "w") as f:
+            for k, v in self.config_lines().items():
+                f.write("%s=%s\n" % (k, v))
+        return path
+
+    def command(self, cfg_path):
+        raise NotImplementedError
+
+    def start(self, timeout=30.0):
+        cfg = self.write_config()
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=self.dir, start_new_session=True)
+        log.close()
+        _live.append(self)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s:\n%s" % (self.kind, self.proc.returncode, self.log()))
+            try:
+                if four_letter(self.port, "srvr", timeout=1.0).startswith("Zookeeper version"):
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("%s did not start within %.0fs:\n%s" % (self.kind, timeout, self.log()))
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def kill(self, sig=signal.SIGKILL):
+        """Kills the server process (by PID) without removing its directory."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def stop(self):
+        self.kill(signal.SIGTERM)
+        if self in _live:
+            _live.remove(self)
+        if not self.keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class PaddockServer(_Server):
+    kind = "paddock"
+
+    def command(self, cfg_path):
+        return [PADDOCK_BIN, "server", cfg_path]
+
+
+class ZooKeeperServer(_Server):
+    """Apache ZooKeeper 3.8 from Debian's zookeeper package, forceSync=no."""
+    kind = "zookeeper"
+
+    def config_lines(self):
+        lines = super().config_lines()
+        lines.setdefault("admin.enableServer", "false")
+        lines.setdefault("forceSync", "no")
+        return lines
+
+    def command(self, cfg_path):
+        java_props = ["-Dzookeeper.log.dir=" + self.dir, "-Dzookeeper.root.logger=WARN,CONSOLE",
+                      "-Xmx1g"]
+        for k, v in self.extra.items():
+            if k in ("extendedTypesEnabled", "DigestAuthenticationProvider.superDigest"):
+                java_props.append("-Dzookeeper.%s=%s" % (k, v))
+            if k == "znode.container.checkIntervalMs":
+                java_props.append("-Dznode.container.checkIntervalMs=%s" % v)
+            if k == "java.security.auth.login.config":
+                java_props.append("-Djava.security.auth.login.config=%s" % v)
+        return ["java", "-cp", "%s:%s" % (ZK_CONF_DIR, ZK_JAR)] + java_props + [
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg_path]
+
+
+def server_class(kind):
+    return {"paddock": PaddockServer, "zookeeper": ZooKeeperServer}[kind]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the whole test suite of an already configured build tree (default build/).
+#   tools/test.sh                 every test of build/ (unit, tool, net, diff, kazoo, fuzz)
+#   tools/test.sh --sanitize      configure+build build-asan/ (ASan+UBSan) and run its unit,
+#                                 tool, fuzz and net tests (the slow kazoo/diff groups excluded)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ "${1:-}" = "--sanitize" ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPD_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$jobs"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  ctest --test-dir build-asan --output-on-failure -LE 'kazoo|diff|bench'
+else
+  ctest --test-dir build --output-on-failure
+fi
