@@ -27,7 +27,7 @@ static void admin_printf(struct pd_node *node, struct pd_buf *out, const char *f
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = (int)sizeof(line) - 1;
-	pd_buf_append(&node->mem, out, line, (size_t)n);
+	pd_buf_append(&node->io_mem, out, line, (size_t)n);
 }
 
 /* Java's Double.toString for the values we print: at least one decimal. */

@@ -40,7 +40,7 @@ static struct pd_txn_result *apply_result(struct pd_node *node)
 	struct pd_txn_result *r;
 	if (node->result_count == node->results_cap) {
 		uint32_t cap = node->results_cap == 0 ? 8 : node->results_cap * 2;
-		struct pd_txn_result *fresh = pd_mem_realloc(&node->mem, node->results,
+		struct pd_txn_result *fresh = pd_mem_realloc(&node->io_mem, node->results,
 			node->results_cap * sizeof(*fresh), cap * sizeof(*fresh));
 		PD_ASSERT(fresh != NULL); /* bounded by the ops of one frame; see limits */
 		node->results = fresh;

@@ -86,6 +86,8 @@ struct pd_config {
 	/* paddock settings */
 	uint64_t memory_budget_bytes; /* 0 = unlimited */
 	uint32_t outbuf_bytes_max;    /* per-connection output limit before the client is dropped */
+	/* set by the world, not by zoo.cfg */
+	uint64_t prng_seed; /* 0: derived from the start time */
 };
 
 /* Fills defaults (ZooKeeper's where it has them). */

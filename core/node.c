@@ -27,6 +27,7 @@ int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, u
 		return PD_ENOMEM;
 	}
 	node->mem = mem;
+	pd_mem_init(&node->io_mem, allocator, 0);
 	node->cfg = *cfg;
 	node->now_ms = now_ms;
 	node->start_ms = now_ms;
@@ -35,7 +36,8 @@ int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, u
 	node->min_response_size = -1;
 	node->max_response_size = -1;
 	node->last_response_size = -1;
-	pd_prng_seed(&node->prng, (uint64_t)wall_ms ^ ((uint64_t)cfg->my_id << 48));
+	pd_prng_seed(&node->prng, cfg->prng_seed != 0 ? cfg->prng_seed
+						       : (uint64_t)wall_ms ^ ((uint64_t)cfg->my_id << 48));
 	rc = pd_acl_table_init(&node->acls, &node->mem);
 	if (rc != 0)
 		goto err_after_node;
@@ -69,7 +71,7 @@ static void node_conn_free(struct pd_node *node, struct pd_conn *conn)
 			s->conn = PD_CONN_NONE;
 	}
 	pd_auth_free(&node->mem, &conn->auth);
-	pd_buf_free(&node->mem, &conn->in);
+	pd_buf_free(&node->io_mem, &conn->in);
 	node->conns[conn->id] = NULL;
 	node->conn_count--;
 	pd_mem_free(&node->mem, conn, sizeof(*conn));
@@ -87,9 +89,9 @@ void pd_node_destroy(struct pd_node *node)
 	prep_overlay_clear(node);
 	pd_map64_free(&node->overlay);
 	pd_mem_free(&node->mem, node->conns, node->conns_cap * sizeof(*node->conns));
-	pd_buf_free(&node->mem, &node->txn);
-	pd_buf_free(&node->mem, &node->scratch);
-	pd_mem_free(&node->mem, node->results, node->results_cap * sizeof(*node->results));
+	pd_buf_free(&node->io_mem, &node->txn);
+	pd_buf_free(&node->io_mem, &node->scratch);
+	pd_mem_free(&node->io_mem, node->results, node->results_cap * sizeof(*node->results));
 	pd_watch_free(&node->watches);
 	/* Sessions reference tree nodes by index only; drop the lists first. */
 	{
@@ -110,6 +112,11 @@ struct pd_mem *pd_node_mem(struct pd_node *node)
 	return &node->mem;
 }
 
+struct pd_mem *pd_node_io_mem(struct pd_node *node)
+{
+	return &node->io_mem;
+}
+
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -119,8 +126,9 @@ void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out)
 	out->ephemeral_count = node->sessions.ephemeral_total;
 	out->watch_count = node->watches.count_data + node->watches.count_child;
 	out->connection_count = node->conn_count;
-	out->mem_used_bytes = node->mem.used_bytes;
+	out->mem_used_bytes = node->mem.used_bytes + node->io_mem.used_bytes;
 	out->mem_used_bytes_peak = node->mem.used_bytes_peak;
+	out->mem_data_bytes = node->mem.used_bytes;
 	out->tree_blob_bytes = node->tree.blob_bytes;
 }
 
@@ -140,8 +148,8 @@ void pd_effects_reset(struct pd_effects *fx)
 
 void pd_effects_free(struct pd_node *node, struct pd_effects *fx)
 {
-	pd_mem_free(&node->mem, fx->items, fx->cap * sizeof(*fx->items));
-	pd_buf_free(&node->mem, &fx->bytes);
+	pd_mem_free(&node->io_mem, fx->items, fx->cap * sizeof(*fx->items));
+	pd_buf_free(&node->io_mem, &fx->bytes);
 	memset(fx, 0, sizeof(*fx));
 }
 
@@ -150,7 +158,7 @@ int node_fx_push(struct pd_node *node, const struct pd_effect *e)
 	struct pd_effects *fx = node->fx;
 	if (fx->count == fx->cap) {
 		uint32_t cap = fx->cap == 0 ? 64 : fx->cap * 2;
-		struct pd_effect *fresh = pd_mem_realloc(&node->mem, fx->items, fx->cap * sizeof(*fx->items),
+		struct pd_effect *fresh = pd_mem_realloc(&node->io_mem, fx->items, fx->cap * sizeof(*fx->items),
 							 cap * sizeof(*fx->items));
 		if (fresh == NULL)
 			return PD_ENOMEM;
@@ -163,7 +171,7 @@ int node_fx_push(struct pd_node *node, const struct pd_effect *e)
 
 struct pd_jw node_frame_begin(struct pd_node *node, size_t *start)
 {
-	struct pd_jw jw = {&node->mem, &node->fx->bytes};
+	struct pd_jw jw = {&node->io_mem, &node->fx->bytes};
 	*start = node->fx->bytes.len;
 	pd_jw_int(&jw, 0);
 	return jw;
@@ -327,7 +335,7 @@ static int node_try_fourlw(struct pd_node *node, struct pd_conn *conn, const uin
 		size_t start = node->fx->bytes.len;
 		char msg[96];
 		int n = snprintf(msg, sizeof(msg), "%.4s is not executed because it is not in the whitelist.\n", word);
-		pd_buf_append(&node->mem, &node->fx->bytes, msg, (size_t)n);
+		pd_buf_append(&node->io_mem, &node->fx->bytes, msg, (size_t)n);
 		memset(&e, 0, sizeof(e));
 		e.type = PD_FX_SEND;
 		e.conn = conn->id;
@@ -397,13 +405,13 @@ static int node_conn_data(struct pd_node *node, const struct pd_event *ev)
 		used = node_conn_frames(node, conn, ev->data, ev->len);
 		if (used == SIZE_MAX)
 			return 0;
-		if (used < ev->len && pd_buf_append(&node->mem, &conn->in, ev->data + used, ev->len - used) != 0) {
+		if (used < ev->len && pd_buf_append(&node->io_mem, &conn->in, ev->data + used, ev->len - used) != 0) {
 			node_conn_close(node, conn);
 			return PD_ENOMEM;
 		}
 		return 0;
 	}
-	if (pd_buf_append(&node->mem, &conn->in, ev->data, ev->len) != 0) {
+	if (pd_buf_append(&node->io_mem, &conn->in, ev->data, ev->len) != 0) {
 		node_conn_close(node, conn);
 		return PD_ENOMEM;
 	}
@@ -413,7 +421,7 @@ static int node_conn_data(struct pd_node *node, const struct pd_event *ev)
 	pd_buf_consume(&conn->in, used);
 	/* Give back a large buffer once it drains. */
 	if (conn->in.len == 0 && conn->in.cap > 65536)
-		pd_buf_free(&node->mem, &conn->in);
+		pd_buf_free(&node->io_mem, &conn->in);
 	return 0;
 }
 

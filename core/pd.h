@@ -115,12 +115,17 @@ struct pd_node_stats {
 	uint64_t ephemeral_count;
 	uint64_t watch_count;
 	uint64_t connection_count;
-	uint64_t mem_used_bytes;
-	uint64_t mem_used_bytes_peak;
+	uint64_t mem_used_bytes;      /* both allocators */
+	uint64_t mem_used_bytes_peak; /* budgeted allocator */
+	uint64_t mem_data_bytes;      /* budgeted allocator now */
 	uint64_t tree_blob_bytes;
 };
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
+/* The budgeted allocator (tree, sessions, watches, connections). */
 struct pd_mem *pd_node_mem(struct pd_node *node);
+/* The unbudgeted allocator for effects and I/O buffers; drivers allocate
+ * four-letter-word output from it. */
+struct pd_mem *pd_node_io_mem(struct pd_node *node);
 
 #define PD_VERSION_STRING "3.8.0-paddock-0.1"
 

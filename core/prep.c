@@ -116,7 +116,7 @@ void prep_overlay_clear(struct pd_node *node)
 
 static struct pd_jw prep_begin(struct pd_node *node, int64_t session_id, int32_t cxid, pd_zxid zxid, int32_t type)
 {
-	struct pd_jw jw = {&node->mem, &node->txn};
+	struct pd_jw jw = {&node->io_mem, &node->txn};
 	struct pd_txn_hdr h;
 	node->txn.len = 0;
 	node->txn.err = 0;
@@ -267,7 +267,7 @@ static int prep_create(struct pd_node *node, struct pd_conn *conn, int64_t sessi
 	if (req->path.is_null || memchr(path, '/', len) == NULL || prep_has_nul(req->path))
 		return PD_EBADARGUMENTS;
 	/* fixupACL */
-	rc = pd_acl_canonicalize(&node->mem, &req->acl, conn != NULL ? &conn->auth : NULL, &node->scratch);
+	rc = pd_acl_canonicalize(&node->io_mem, &req->acl, conn != NULL ? &conn->auth : NULL, &node->scratch);
 	if (rc != 0)
 		return rc;
 	prep_parent(path, len, &ppath, &plen);
@@ -419,7 +419,7 @@ static int prep_set_acl(struct pd_node *node, struct pd_conn *conn, const struct
 	int rc;
 	if (req->path.is_null || pd_path_validate(path, len) != 0)
 		return PD_EBADARGUMENTS;
-	rc = pd_acl_canonicalize(&node->mem, &req->acl, conn != NULL ? &conn->auth : NULL, &node->scratch);
+	rc = pd_acl_canonicalize(&node->io_mem, &req->acl, conn != NULL ? &conn->auth : NULL, &node->scratch);
 	if (rc != 0)
 		return rc;
 	n = prep_view(node, path, len, &tmp);

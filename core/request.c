@@ -647,12 +647,18 @@ static bool request_sasl(struct pd_node *node, struct pd_conn *conn, const struc
 		node_frame_end(node, conn, start);
 		return true;
 	}
+	if (req->data.is_null) {
+		node->auth_failed_count++;
+		node_reply_header(node, conn, req->xid, 0, PD_EAUTHFAILED);
+		node_conn_close(node, conn);
+		return false;
+	}
 	jw = node_frame_begin(node, &start);
 	pd_jw_reply_header(&jw, req->xid, 0, 0);
 	tok_at = jw.buf->len;
 	pd_jw_int(&jw, 0);
-	rc = pd_sasl_step(&conn->sasl, &node->cfg, &node->prng, req->data.is_null ? NULL : req->data.ptr,
-			  req->data.is_null ? 0 : req->data.len, &node->mem, jw.buf);
+	rc = pd_sasl_step(&conn->sasl, &node->cfg, &node->prng, req->data.ptr, req->data.len, &node->io_mem,
+			  jw.buf);
 	if (rc != 0) {
 		jw.buf->len = start;
 		node->auth_failed_count++;
@@ -766,25 +772,28 @@ bool request_handle(struct pd_node *node, struct pd_conn *conn, const uint8_t *p
 
 static void request_expire_sessions(struct pd_node *node)
 {
-	uint32_t pos = 0;
-	struct pd_session *s;
 	int64_t due[64];
-	uint32_t n = 0, i;
-	/* Collect first: expiring mutates the table being walked. */
-	while ((s = pd_map64_next(&node->sessions.by_id, &pos, NULL)) != NULL) {
-		if (!s->closing && s->expire_at_ms <= node->now_ms && n < PD_ARRAY_LEN(due))
-			due[n++] = s->id;
-	}
-	for (i = 0; i < n; i++) {
-		struct pd_txn_hdr hdr;
-		s = pd_session_get(&node->sessions, due[i]);
-		if (s == NULL)
-			continue;
-		{
-			uint32_t conn_id = s->conn;
+	uint32_t n, i;
+	/* Collect a batch first (expiring mutates the table being walked);
+	 * repeat until no session is due. */
+	do {
+		uint32_t pos = 0;
+		struct pd_session *s;
+		n = 0;
+		while ((s = pd_map64_next(&node->sessions.by_id, &pos, NULL)) != NULL)
+			if (!s->closing && s->expire_at_ms <= node->now_ms && n < PD_ARRAY_LEN(due))
+				due[n++] = s->id;
+		for (i = 0; i < n; i++) {
+			struct pd_txn_hdr hdr;
 			struct pd_conn *conn;
-			if (prep_close_session(node, due[i], 0, request_next_zxid(node)) != 0)
+			uint32_t conn_id;
+			s = pd_session_get(&node->sessions, due[i]);
+			PD_ASSERT(s != NULL);
+			conn_id = s->conn;
+			if (prep_close_session(node, due[i], 0, request_next_zxid(node)) != 0) {
+				s->closing = true; /* retried by nobody: fail closed rather than loop */
 				continue;
+			}
 			(void)apply_txn(node, node->txn.data, node->txn.len, &hdr);
 			prep_overlay_clear(node);
 			node->sessions_expired++;
@@ -793,7 +802,7 @@ static void request_expire_sessions(struct pd_node *node)
 			if (conn != NULL)
 				node_conn_close(node, conn);
 		}
-	}
+	} while (n == PD_ARRAY_LEN(due));
 }
 
 static void request_reap(struct pd_node *node)

@@ -6,7 +6,8 @@
  * (user_NAME="password"), as Apache ZooKeeper's DigestLoginModule reads
  * them.  The exchange: the client sends an empty token, the server answers
  * with a challenge (realm "zk-sasl-md5", a nonce from the node's PRNG,
- * qop=auth, charset=utf-8, algorithm=md5-sess); the client sends its
+ * charset=utf-8, algorithm=md5-sess and, as the JDK server ZooKeeper uses,
+ * no qop); the client sends its
  * digest-response; the server checks it and answers rspauth=...; the
  * connection then holds the identity sasl:<authorization id>.
  * Hashes come from OpenSSL's libcrypto (MD5).

@@ -61,7 +61,9 @@ struct prep_rec;
 
 struct pd_node {
 	struct pd_config cfg;
-	struct pd_mem mem;
+	struct pd_mem mem;    /* budgeted: tree, ACLs, sessions, watches, connections */
+	struct pd_mem io_mem; /* unbudgeted: effects and input buffers, so that a full
+			       * budget still lets the node answer with an error */
 	struct pd_prng prng;
 	struct pd_acl_table acls;
 	struct pd_tree tree;

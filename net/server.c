@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -235,7 +236,7 @@ static void server_fourlw(struct server *s, const struct pd_effect *e)
 	server_env(s, &env, &uts, host, sizeof(host), cwd, sizeof(cwd));
 	if (pd_admin_render(s->node, e->word, e->stmk_mask, &env, &out) == 0 && out.len > 0)
 		(void)server_queue(s, (int)e->conn, out.data, out.len);
-	pd_buf_free(pd_node_mem(s->node), &out);
+	pd_buf_free(pd_node_io_mem(s->node), &out);
 }
 
 static void server_arm_timer(struct server *s, uint64_t at_ms)
@@ -537,6 +538,9 @@ static int server_setup(struct server *s, const char *config_path)
 		net_log("ERROR", "cannot create data directory %s: %s", s->cfg.data_dir, strerror(errno));
 		return 2;
 	}
+	/* The core draws SASL nonces from its PRNG: seed it from the kernel. */
+	if (getrandom(&s->cfg.prng_seed, sizeof(s->cfg.prng_seed), 0) != (ssize_t)sizeof(s->cfg.prng_seed))
+		s->cfg.prng_seed = (uint64_t)net_wall_ms() ^ ((uint64_t)getpid() << 32);
 	s->rbuf = malloc(SERVER_READ_BYTES);
 	if (s->rbuf == NULL)
 		return 1;
