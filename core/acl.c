@@ -321,8 +321,10 @@ int pd_acl_canonicalize(struct pd_mem *mem, const struct pd_vec *acl, const stru
 	start = out->len;
 	pd_vec_iter_init(&it, acl);
 	while (pd_vec_next_acl(&it, &a)) {
-		if (a.scheme.is_null || a.id.is_null)
+		if (a.scheme.is_null)
 			return PD_EINVALIDACL;
+		if (a.id.is_null && !span_eq(a.scheme, "auth"))
+			return PD_EINVALIDACL; /* the "auth" id is ignored; kazoo sends null */
 		if (span_eq(a.scheme, "world")) {
 			if (!span_eq(a.id, "anyone"))
 				return PD_EINVALIDACL;

@@ -17,17 +17,17 @@ static void admin_printf(struct pd_node *node, struct pd_buf *out, const char *f
 
 static void admin_printf(struct pd_node *node, struct pd_buf *out, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	int n;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || pd_buf_reserve(&node->io_mem, out, (size_t)n + 1) != 0)
 		return;
-	if ((size_t)n >= sizeof(line))
-		n = (int)sizeof(line) - 1;
-	pd_buf_append(&node->io_mem, out, line, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf((char *)out->data + out->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	out->len += (size_t)n;
 }
 
 /* Java's Double.toString for the values we print: at least one decimal. */
@@ -179,7 +179,7 @@ static void admin_dump(struct pd_node *node, struct pd_buf *out)
 {
 	uint32_t pos = 0, i;
 	struct pd_session *s;
-	char path[4096], date[64];
+	char date[64];
 	uint32_t with_eph = 0;
 	admin_printf(node, out, "SessionTracker dump:\n");
 	admin_printf(node, out, "Session Sets (%u)/(%u):\n", node->sessions.by_id.count, node->sessions.by_id.count);
@@ -197,8 +197,13 @@ static void admin_dump(struct pd_node *node, struct pd_buf *out)
 			continue;
 		admin_printf(node, out, "0x%llx:\n", (unsigned long long)s->id);
 		for (i = 0; i < s->ephemeral_count; i++) {
-			size_t n = pd_tree_path(&node->tree, s->ephemerals[i], path, sizeof(path));
-			admin_printf(node, out, "\t%.*s\n", (int)n, path);
+			size_t n;
+			const char *path = node_path(node, s->ephemerals[i], &n);
+			if (path != NULL) {
+				pd_buf_append(&node->io_mem, out, "\t", 1);
+				pd_buf_append(&node->io_mem, out, path, n);
+				pd_buf_append(&node->io_mem, out, "\n", 1);
+			}
 		}
 	}
 	admin_printf(node, out, "Connections dump:\nConnections Sets (1)/(%u):\n", node->conn_count);
@@ -219,14 +224,14 @@ static void admin_wchp(struct pd_node *node, struct pd_buf *out)
 		struct pd_watcher *r;
 		bool any = false;
 		for (r = wp->watchers; r != NULL; r = r->path_next)
-			if (r->kinds & (PD_WATCH_DATA | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE))
+			if (r->kinds & PD_WATCH_DATA_TABLE)
 				any = true;
 		if (!any)
 			continue;
 		admin_printf(node, out, "%.*s\n", (int)wp->path_len, wp->path);
 		for (r = wp->watchers; r != NULL; r = r->path_next) {
 			const struct pd_conn *c = node_conn(node, r->conn);
-			if ((r->kinds & (PD_WATCH_DATA | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE)) && c != NULL)
+			if ((r->kinds & PD_WATCH_DATA_TABLE) && c != NULL)
 				admin_printf(node, out, "\t0x%llx\n", (unsigned long long)c->session_id);
 		}
 	}
@@ -243,7 +248,7 @@ static void admin_wchc(struct pd_node *node, struct pd_buf *out)
 		if (c == NULL)
 			continue;
 		for (r = pd_watch_conn_first(&node->watches, i); r != NULL; r = r->conn_next) {
-			if (!(r->kinds & (PD_WATCH_DATA | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE)))
+			if (!(r->kinds & PD_WATCH_DATA_TABLE))
 				continue;
 			if (!header) {
 				admin_printf(node, out, "0x%llx\n", (unsigned long long)c->session_id);
@@ -264,7 +269,7 @@ static void admin_wchs(struct pd_node *node, struct pd_buf *out)
 		struct pd_watcher *r;
 		bool any = false;
 		for (r = wp->watchers; r != NULL; r = r->path_next)
-			if (r->kinds & (PD_WATCH_DATA | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE)) {
+			if (r->kinds & PD_WATCH_DATA_TABLE) {
 				any = true;
 				total++;
 			}
@@ -274,7 +279,7 @@ static void admin_wchs(struct pd_node *node, struct pd_buf *out)
 	for (i = 0; i < node->conns_cap; i++) {
 		struct pd_watcher *r;
 		for (r = pd_watch_conn_first(&node->watches, i); r != NULL; r = r->conn_next)
-			if (r->kinds & (PD_WATCH_DATA | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE)) {
+			if (r->kinds & PD_WATCH_DATA_TABLE) {
 				conns++;
 				break;
 			}

@@ -124,8 +124,8 @@ static int apply_create(struct pd_node *node, const struct pd_txn_hdr *h, int32_
 	}
 	pd_tree_stat(&node->tree, idx, &r->stat);
 	r->has_stat = true;
-	node_notify(node, (const char *)path.ptr, path.len, PD_WEV_CREATED);
-	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED);
+	node_notify(node, (const char *)path.ptr, path.len, PD_WEV_CREATED, acl_idx);
+	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED, pd_tree_node(&node->tree, parent)->acl);
 	return 0;
 }
 
@@ -133,6 +133,7 @@ static int apply_create(struct pd_node *node, const struct pd_txn_hdr *h, int32_
 static void apply_delete_node(struct pd_node *node, uint32_t idx, const char *path, size_t len, pd_zxid zxid)
 {
 	const struct pd_tnode *n = pd_tree_node(&node->tree, idx);
+	uint32_t parent = n->parent, acl = n->acl;
 	const char *ppath;
 	size_t plen;
 	if (pd_owner_is_session(n->owner)) {
@@ -140,10 +141,12 @@ static void apply_delete_node(struct pd_node *node, uint32_t idx, const char *pa
 		if (s != NULL)
 			pd_session_remove_ephemeral(&node->sessions, &node->tree, s, idx);
 	}
+	pd_acl_ref(&node->acls, acl); /* the deleted node's ACL filters its event */
 	pd_tree_delete(&node->tree, idx, zxid, len);
 	apply_parent(path, len, &ppath, &plen);
-	node_notify(node, path, len, PD_WEV_DELETED);
-	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED);
+	node_notify(node, path, len, PD_WEV_DELETED, acl);
+	pd_acl_unref(&node->acls, acl);
+	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED, pd_tree_node(&node->tree, parent)->acl);
 }
 
 static int apply_delete(struct pd_node *node, const struct pd_txn_hdr *h, struct pd_jr *jr, struct pd_txn_result *r)
@@ -180,7 +183,7 @@ static int apply_set_data(struct pd_node *node, const struct pd_txn_hdr *h, stru
 		return rc;
 	pd_tree_stat(&node->tree, idx, &r->stat);
 	r->has_stat = true;
-	node_notify(node, (const char *)path.ptr, path.len, PD_WEV_DATA_CHANGED);
+	node_notify(node, (const char *)path.ptr, path.len, PD_WEV_DATA_CHANGED, pd_tree_node(&node->tree, idx)->acl);
 	return 0;
 }
 
@@ -230,14 +233,14 @@ static int apply_check(struct pd_node *node, struct pd_jr *jr, struct pd_txn_res
 static void apply_close_session(struct pd_node *node, const struct pd_txn_hdr *h)
 {
 	struct pd_session *s = pd_session_get(&node->sessions, h->client_id);
-	char path[4096];
 	if (s == NULL)
 		return;
 	s->closing = true;
 	while (s->ephemeral_count > 0) {
 		uint32_t idx = s->ephemerals[s->ephemeral_count - 1];
-		size_t len = pd_tree_path(&node->tree, idx, path, sizeof(path));
-		PD_ASSERT(len > 0);
+		size_t len;
+		const char *path = node_path(node, idx, &len);
+		PD_ASSERT(path != NULL);
 		apply_delete_node(node, idx, path, len, h->zxid);
 	}
 	/* The connection, if any, is closed by the caller: silently on expiry,
@@ -316,6 +319,9 @@ int apply_txn(struct pd_node *node, const uint8_t *txn, size_t len, struct pd_tx
 	if (pd_txn_read_hdr(&jr, hdr) != 0)
 		return PD_EPROTO;
 	PD_ASSERT(hdr->zxid > node->last_zxid);
+	/* A committed transaction applies whole: the budget was checked when it
+	 * was prepared (request.c), so apply may not fail for lack of it. */
+	node->mem.unbounded = true;
 	switch (hdr->type) {
 	case PD_OP_CREATESESSION: {
 		int32_t timeout = pd_jr_int(&jr);
@@ -335,6 +341,15 @@ int apply_txn(struct pd_node *node, const uint8_t *txn, size_t len, struct pd_tx
 		if (hdr->type == PD_OP_ERROR)
 			r->type = PD_OP_ERROR;
 		break;
+	}
+	node->mem.unbounded = false;
+	/* Only the world's allocator itself can fail now, and a half-applied
+	 * transaction must never be visible: stop instead. */
+	PD_ASSERT(err != PD_ENOMEM);
+	{
+		uint32_t i;
+		for (i = 0; i < node->result_count; i++)
+			PD_ASSERT(node->results[i].err != PD_ENOMEM);
 	}
 	node->last_zxid = hdr->zxid;
 	return err;

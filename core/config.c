@@ -290,9 +290,9 @@ int pd_config_parse_myid(struct pd_config *cfg, const char *text, size_t len, ch
 	const char *p = text;
 	size_t n = len;
 	int64_t id;
-	config_trim(&p, &n);
-	while (n > 0 && (p[n - 1] == '\n'))
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
 		n--;
+	config_trim(&p, &n);
 	if (n == 0 || n >= sizeof(buf)) {
 		snprintf(errmsg, errmsg_size, "myid: expected a server id");
 		return PD_ECONFIG;

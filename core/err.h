@@ -31,7 +31,7 @@
 	X(PD_ENOWATCHER, -121, -121, "no such watcher")                          \
 	X(PD_ERECONFIGDISABLED, -123, -123, "reconfig disabled")                 \
 	X(PD_EQUOTAEXCEEDED, -125, -125, "quota exceeded")                       \
-	X(PD_ENOMEM, -1001, -1, "memory budget exhausted")                       \
+	X(PD_ENOMEM, -1001, -125, "memory budget exhausted")                     \
 	X(PD_EPROTO, -1002, -5, "malformed packet")                              \
 	X(PD_ETOOBIG, -1003, -5, "packet too large")                             \
 	X(PD_ECONFIG, -1004, -8, "invalid configuration")                        \

@@ -25,12 +25,14 @@ void *pd_mem_alloc(struct pd_mem *mem, size_t bytes)
 	void *ptr;
 	if (bytes == 0)
 		bytes = 1;
-	if (mem->fail_countdown > 0 && --mem->fail_countdown == 0) {
-		mem_fault_hit();
-		return NULL;
+	if (!mem->unbounded) {
+		if (mem->fail_countdown > 0 && --mem->fail_countdown == 0) {
+			mem_fault_hit();
+			return NULL;
+		}
+		if (mem->budget_bytes != 0 && mem->used_bytes + bytes > mem->budget_bytes)
+			return NULL;
 	}
-	if (mem->budget_bytes != 0 && mem->used_bytes + bytes > mem->budget_bytes)
-		return NULL;
 	ptr = mem->allocator.alloc(mem->allocator.ctx, bytes);
 	if (ptr == NULL)
 		return NULL;
@@ -39,6 +41,11 @@ void *pd_mem_alloc(struct pd_mem *mem, size_t bytes)
 		mem->used_bytes_peak = mem->used_bytes;
 	mem->alloc_count++;
 	return ptr;
+}
+
+bool pd_mem_headroom(const struct pd_mem *mem, uint64_t bytes)
+{
+	return mem->budget_bytes == 0 || mem->used_bytes + bytes <= mem->budget_bytes;
 }
 
 void *pd_mem_zalloc(struct pd_mem *mem, size_t bytes)

@@ -11,6 +11,7 @@
 #ifndef PD_MEM_H
 #define PD_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ struct pd_mem {
 	uint64_t used_bytes_peak;
 	uint64_t alloc_count;        /* allocations ever made */
 	uint64_t fail_countdown;     /* test hook: fail the Nth allocation from now; 0 = off */
+	/* While set, the budget and fail_countdown are not applied.  Applying a
+	 * committed transaction runs this way: a transaction is admitted (or
+	 * refused) when it is prepared, and once it has a zxid it must apply
+	 * whole, so apply may overrun the budget by the little it needs. */
+	bool unbounded;
 };
 
 void pd_mem_init(struct pd_mem *mem, struct pd_allocator allocator, uint64_t budget_bytes);
@@ -34,6 +40,8 @@ void pd_mem_init(struct pd_mem *mem, struct pd_allocator allocator, uint64_t bud
 void *pd_mem_alloc(struct pd_mem *mem, size_t bytes);
 void *pd_mem_zalloc(struct pd_mem *mem, size_t bytes);
 void pd_mem_free(struct pd_mem *mem, void *ptr, size_t bytes);
+/* True if bytes more can be allocated within the budget. */
+bool pd_mem_headroom(const struct pd_mem *mem, uint64_t bytes);
 /* Grows or shrinks a block; on failure the old block is untouched and NULL returned. */
 void *pd_mem_realloc(struct pd_mem *mem, void *ptr, size_t old_bytes, size_t new_bytes);
 /* Copies bytes into a fresh allocation. */

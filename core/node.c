@@ -91,6 +91,8 @@ void pd_node_destroy(struct pd_node *node)
 	pd_mem_free(&node->mem, node->conns, node->conns_cap * sizeof(*node->conns));
 	pd_buf_free(&node->io_mem, &node->txn);
 	pd_buf_free(&node->io_mem, &node->scratch);
+	pd_buf_free(&node->io_mem, &node->path_buf);
+	pd_buf_free(&node->io_mem, &node->final_buf);
 	pd_mem_free(&node->io_mem, node->results, node->results_cap * sizeof(*node->results));
 	pd_watch_free(&node->watches);
 	/* Sessions reference tree nodes by index only; drop the lists first. */
@@ -226,9 +228,42 @@ void node_conn_close(struct pd_node *node, struct pd_conn *conn)
 	memset(&e, 0, sizeof(e));
 	e.type = PD_FX_CLOSE;
 	e.conn = conn->id;
-	if (node_fx_push(node, &e) != 0)
-		node->fx->bytes.err = PD_ENOMEM;
+	if (node_fx_push(node, &e) != 0) {
+		/* The driver must learn of every close: keep the connection,
+		 * deaf, until the effect can be recorded. */
+		struct pd_session *s = conn->session_id != 0 ? pd_session_get(&node->sessions, conn->session_id) : NULL;
+		if (s != NULL && s->conn == conn->id)
+			s->conn = PD_CONN_NONE;
+		conn->session_id = 0;
+		pd_watch_drop_conn(&node->watches, conn->id);
+		conn->state = CONN_CLOSING;
+		node->close_pending = true;
+		return;
+	}
 	node_conn_free(node, conn);
+}
+
+static void node_retry_closes(struct pd_node *node)
+{
+	uint32_t i;
+	node->close_pending = false;
+	for (i = 0; i < node->conns_cap; i++) {
+		struct pd_conn *conn = node->conns[i];
+		if (conn != NULL && conn->state == CONN_CLOSING)
+			node_conn_close(node, conn); /* sets close_pending again if it fails */
+	}
+}
+
+const char *node_path(struct pd_node *node, uint32_t idx, size_t *len)
+{
+	size_t n = pd_tree_path_len(&node->tree, idx);
+	node->path_buf.len = 0;
+	node->path_buf.err = 0;
+	if (pd_buf_reserve(&node->io_mem, &node->path_buf, n + 1) != 0)
+		return NULL;
+	*len = pd_tree_path(&node->tree, idx, (char *)node->path_buf.data, n + 1);
+	PD_ASSERT(*len == n);
+	return (const char *)node->path_buf.data;
 }
 
 struct pd_conn *node_conn(struct pd_node *node, uint32_t id)
@@ -236,7 +271,7 @@ struct pd_conn *node_conn(struct pd_node *node, uint32_t id)
 	return id < node->conns_cap ? node->conns[id] : NULL;
 }
 
-void node_notify(struct pd_node *node, const char *path, size_t len, int event)
+void node_notify(struct pd_node *node, const char *path, size_t len, int event, uint32_t acl)
 {
 	uint32_t i;
 	if (pd_watch_trigger(&node->watches, path, len, event) != 0)
@@ -245,7 +280,7 @@ void node_notify(struct pd_node *node, const char *path, size_t len, int event)
 		struct pd_conn *conn = node_conn(node, node->watches.fire[i]);
 		size_t start;
 		struct pd_jw jw;
-		if (conn == NULL)
+		if (conn == NULL || !pd_acl_allows(&node->acls, acl, PD_PERM_READ, &conn->auth))
 			continue;
 		jw = node_frame_begin(node, &start);
 		pd_jw_reply_header(&jw, PD_XID_NOTIFICATION, -1, 0);
@@ -307,8 +342,9 @@ static int node_conn_open(struct pd_node *node, const struct pd_event *ev)
 static const uint8_t node_telnet_close[4] = {0xff, 0xf4, 0xff, 0xfd};
 
 /* A NEW connection's first four bytes may be a four-letter word.  Returns
- * 1 if handled (connection closed), 0 if not a word, -1 if more bytes are
- * needed (stmk). */
+ * 1 if the connection was closed (and freed), 2 if it now waits for the
+ * driver to answer the word, 0 if not a word, -1 if more bytes are needed
+ * (stmk). */
 static int node_try_fourlw(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t avail)
 {
 	uint32_t bit;
@@ -335,13 +371,14 @@ static int node_try_fourlw(struct pd_node *node, struct pd_conn *conn, const uin
 		size_t start = node->fx->bytes.len;
 		char msg[96];
 		int n = snprintf(msg, sizeof(msg), "%.4s is not executed because it is not in the whitelist.\n", word);
-		pd_buf_append(&node->io_mem, &node->fx->bytes, msg, (size_t)n);
-		memset(&e, 0, sizeof(e));
-		e.type = PD_FX_SEND;
-		e.conn = conn->id;
-		e.offset = start;
-		e.len = (size_t)n;
-		node_fx_push(node, &e);
+		if (pd_buf_append(&node->io_mem, &node->fx->bytes, msg, (size_t)n) == 0) {
+			memset(&e, 0, sizeof(e));
+			e.type = PD_FX_SEND;
+			e.conn = conn->id;
+			e.offset = start;
+			e.len = (size_t)n;
+			(void)node_fx_push(node, &e);
+		}
 		node_conn_close(node, conn);
 		return 1;
 	}
@@ -352,7 +389,7 @@ static int node_try_fourlw(struct pd_node *node, struct pd_conn *conn, const uin
 	conn->state = CONN_FOURLW;
 	conn->packets_received++;
 	node->packets_received++;
-	return 1;
+	return 2;
 }
 
 /* Processes complete frames in p[0..len).  Returns the bytes consumed, or
@@ -363,14 +400,16 @@ static size_t node_conn_frames(struct pd_node *node, struct pd_conn *conn, const
 	for (;;) {
 		size_t avail = len - off;
 		int32_t frame_len;
-		if (conn->state == CONN_FOURLW)
-			return len; /* anything after the word is ignored */
+		if (conn->state == CONN_FOURLW || conn->state == CONN_CLOSING)
+			return len; /* anything after the word, or after a close, is ignored */
 		if (avail < 4)
 			return off;
 		if (conn->state == CONN_NEW && conn->packets_received == 0) {
 			int r = node_try_fourlw(node, conn, p + off, avail);
 			if (r == 1)
-				return conn->state == CONN_FOURLW ? len : SIZE_MAX;
+				return SIZE_MAX;
+			if (r == 2)
+				return len;
 			if (r == -1)
 				return off;
 		}
@@ -451,6 +490,8 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 		node->now_ms = ev->now_ms;
 	node->wall_ms = ev->wall_ms;
 	node->fx = fx;
+	if (node->close_pending)
+		node_retry_closes(node);
 	switch (ev->type) {
 	case PD_EV_CONN_OPEN:
 		rc = node_conn_open(node, ev);

@@ -148,15 +148,15 @@ int prep_close_session(struct pd_node *node, int64_t session_id, int32_t cxid, p
 {
 	struct pd_session *s = pd_session_get(&node->sessions, session_id);
 	struct pd_jw jw = prep_begin(node, session_id, cxid, zxid, PD_OP_CLOSESESSION);
-	char path[4096];
 	uint32_t i;
 	int32_t count = 0;
 	size_t count_at = node->txn.len;
 	pd_jw_int(&jw, 0);
 	for (i = 0; s != NULL && i < s->ephemeral_count; i++) {
-		size_t n = pd_tree_path(&node->tree, s->ephemerals[i], path, sizeof(path));
-		if (n == 0)
-			continue;
+		size_t n;
+		const char *path = node_path(node, s->ephemerals[i], &n);
+		if (path == NULL)
+			return PD_ENOMEM;
 		pd_jw_string(&jw, path, n);
 		count++;
 	}
@@ -225,7 +225,9 @@ static int prep_create_kind(const struct pd_req *req, bool in_multi, struct prep
 			c->txn_type = PD_OP_CREATETTL;
 		else
 			c->txn_type = PD_OP_CREATE;
-		if (req->type != PD_OP_CREATETTL)
+		/* ZooKeeper rebuilds multi creates from the flags: a createTTL op
+		 * with non-TTL flags is a plain create and its ttl is dropped. */
+		if (req->type != PD_OP_CREATETTL || c->txn_type != PD_OP_CREATETTL)
 			c->ttl = -1;
 	} else {
 		c->txn_type = req->type;
@@ -241,7 +243,7 @@ static int prep_create(struct pd_node *node, struct pd_conn *conn, int64_t sessi
 	const struct prep_rec *parent;
 	const char *path = (const char *)req->path.ptr, *ppath;
 	size_t len = req->path.len, plen, final_len;
-	char final_path[PD_CONFIG_PATH_MAX * 8];
+	char *final_path;
 	bool sequential, ttl_mode;
 	int64_t owner = 0;
 	int32_t new_c;
@@ -276,8 +278,11 @@ static int prep_create(struct pd_node *node, struct pd_conn *conn, int64_t sessi
 		return PD_ENONODE;
 	if (!prep_allowed(node, conn, parent->acl, PD_PERM_CREATE))
 		return PD_ENOAUTH;
-	if (len + 12 > sizeof(final_path))
-		return PD_EBADARGUMENTS;
+	node->final_buf.len = 0;
+	node->final_buf.err = 0;
+	if (pd_buf_reserve(&node->io_mem, &node->final_buf, len + 12) != 0)
+		return PD_ENOMEM;
+	final_path = (char *)node->final_buf.data;
 	memcpy(final_path, path, len);
 	final_len = len;
 	if (sequential)
@@ -522,6 +527,13 @@ static int prep_multi(struct pd_node *node, struct pd_conn *conn, int64_t sessio
 		if (failed != 0) {
 			txn_type = PD_OP_ERROR;
 			pd_jw_int(&jw, PD_ERUNTIMEINCONSISTENCY);
+		} else if (op.type != PD_OP_CREATETTL && (op.flags == PD_MODE_PERSISTENT_WITH_TTL ||
+			   op.flags == PD_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL) &&
+			   (op.type == PD_OP_CREATE || op.type == PD_OP_CREATE2 || op.type == PD_OP_CREATECONTAINER)) {
+			/* ZooKeeper turns such an op into a TTL create without a ttl
+			 * field and fails the whole multi with a marshalling error. */
+			prep_overlay_clear(node);
+			return prep_error(node, session_id, req->xid, req->type, PD_EMARSHALLING, zxid);
 		} else {
 			rc = prep_op(node, conn, session_id, &op, true, &jw, &txn_type);
 			if (rc == PD_ENOMEM)

@@ -155,9 +155,10 @@ static void request_multi_reply(struct pd_node *node, struct pd_conn *conn, int3
 	pd_jw_reply_header(&jw, xid, zxid, 0);
 	for (i = 0; i < node->result_count; i++) {
 		const struct pd_txn_result *r = &node->results[i];
-		if (r->type == PD_OP_ERROR) {
-			pd_jw_multi_header(&jw, PD_OP_ERROR, false, r->err);
-			pd_jw_int(&jw, r->err);
+		if (r->type == PD_OP_ERROR || r->err != 0) {
+			int32_t err = pd_err_wire(r->err);
+			pd_jw_multi_header(&jw, PD_OP_ERROR, false, err);
+			pd_jw_int(&jw, err);
 			continue;
 		}
 		switch (r->type) {
@@ -184,6 +185,19 @@ static void request_multi_reply(struct pd_node *node, struct pd_conn *conn, int3
 	node_frame_end(node, conn, start);
 }
 
+/* Bytes a write may need when applied: its payload twice (node blob and
+ * ACL copies) plus the fixed records around it. */
+static uint64_t request_write_estimate(const struct pd_req *req)
+{
+	uint64_t bytes = 1024;
+	if (!req->path.is_null)
+		bytes += 2u * req->path.len;
+	if (!req->data.is_null)
+		bytes += 2u * req->data.len;
+	bytes += req->acl.len + req->multi_len * 2u;
+	return bytes;
+}
+
 static bool request_write(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req, int decode_rc,
 			  uint64_t start_ms)
 {
@@ -192,6 +206,11 @@ static bool request_write(struct pd_node *node, struct pd_conn *conn, const stru
 	int rc, err;
 	if (decode_rc != 0)
 		rc = prep_error(node, conn->session_id, req->xid, req->type, PD_EMARSHALLING, zxid);
+	else if (req->type != PD_OP_CLOSESESSION && req->type != PD_OP_DELETE &&
+		 !pd_mem_headroom(&node->mem, request_write_estimate(req)))
+		/* The memory budget is full: refuse the write before it exists
+		 * (deletes and closes, which free memory, always pass). */
+		rc = prep_error(node, conn->session_id, req->xid, req->type, pd_err_wire(PD_ENOMEM), zxid);
 	else
 		rc = prep_write(node, conn, conn->session_id, req, zxid);
 	if (rc != 0) {
@@ -215,7 +234,7 @@ static bool request_write(struct pd_node *node, struct pd_conn *conn, const stru
 		return true;
 	}
 	if (err != 0 || node->result_count == 0) {
-		node_reply_header(node, conn, req->xid, hdr.zxid, err != 0 ? err : 0);
+		node_reply_header(node, conn, req->xid, hdr.zxid, pd_err_wire(err));
 		return true;
 	}
 	{
@@ -435,15 +454,15 @@ static void request_ephemerals(struct pd_node *node, struct pd_conn *conn, const
 	size_t start, count_at;
 	int32_t count = 0;
 	uint32_t i;
-	char path[4096];
 	bool all = request_prefix_is_all(req);
 	struct pd_jw jw = node_frame_begin(node, &start);
 	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
 	count_at = jw.buf->len;
 	pd_jw_int(&jw, 0);
 	for (i = 0; s != NULL && i < s->ephemeral_count; i++) {
-		size_t n = pd_tree_path(&node->tree, s->ephemerals[i], path, sizeof(path));
-		if (n == 0)
+		size_t n;
+		const char *path = node_path(node, s->ephemerals[i], &n);
+		if (path == NULL)
 			continue;
 		if (!all && (n < req->path.len || memcmp(path, req->path.ptr, req->path.len) != 0))
 			continue;
@@ -481,14 +500,14 @@ static void request_who_am_i(struct pd_node *node, struct pd_conn *conn, const s
 static bool request_watch_type(int32_t type, uint8_t *kinds)
 {
 	switch (type) {
-	case 1:
-		*kinds = PD_WATCH_CHILD;
+	case 1: /* Children: the connection's child-table entry, whatever its mode */
+		*kinds = PD_WATCH_CHILD_TABLE;
 		return true;
-	case 2:
-		*kinds = PD_WATCH_DATA;
+	case 2: /* Data */
+		*kinds = PD_WATCH_DATA_TABLE;
 		return true;
-	case 3:
-		*kinds = PD_WATCH_DATA | PD_WATCH_CHILD | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE;
+	case 3: /* Any */
+		*kinds = PD_WATCH_DATA_TABLE | PD_WATCH_CHILD_TABLE;
 		return true;
 	default:
 		return false;
@@ -504,9 +523,41 @@ static void request_remove_watches(struct pd_node *node, struct pd_conn *conn, c
 		request_read_error(node, conn, req->xid, PD_EMARSHALLING);
 		return;
 	}
-	removed = pd_watch_remove(&node->watches, conn->id, path, len, kinds,
-				  req->type == PD_OP_CHECKWATCHES);
+	if (req->type == PD_OP_CHECKWATCHES) {
+		/* ZooKeeper 3.8's check answers for the path, not the caller: any
+		 * connection's registration in the table(s) named counts. */
+		bool found = pd_watch_path_watched(&node->watches, path, len, kinds);
+		node_reply_header(node, conn, req->xid, node->last_zxid, found ? 0 : PD_ENOWATCHER);
+		return;
+	}
+	removed = pd_watch_remove(&node->watches, conn->id, path, len, kinds, false);
 	node_reply_header(node, conn, req->xid, node->last_zxid, removed != 0 ? 0 : PD_ENOWATCHER);
+}
+
+/* ZooKeeper keeps one mode per (connection, path) in each watch table and
+ * adds a persistent registration of either mode to both tables, so it
+ * replaces whatever mode the connection had there: PERSISTENT and
+ * PERSISTENT_RECURSIVE replace each other and a pending one-shot watch
+ * (which matters for a one-shot child watch: a recursive registration
+ * never reports NodeChildrenChanged). */
+static int request_persistent_watch(struct pd_node *node, struct pd_conn *conn, const char *path, size_t len,
+				    uint8_t kinds)
+{
+	uint8_t displaced = 0;
+	if (kinds & PD_WATCH_DATA_TABLE)
+		displaced |= PD_WATCH_DATA;
+	if (kinds & PD_WATCH_CHILD_TABLE)
+		displaced |= PD_WATCH_CHILD;
+	if (kinds & PD_WATCH_PERSIST_DATA)
+		displaced |= PD_WATCH_RECURSIVE;
+	if (kinds & PD_WATCH_PERSIST_CHILD)
+		displaced |= PD_WATCH_RECURSIVE_CHILD;
+	if (kinds & PD_WATCH_RECURSIVE)
+		displaced |= PD_WATCH_PERSIST_DATA;
+	if (kinds & PD_WATCH_RECURSIVE_CHILD)
+		displaced |= PD_WATCH_PERSIST_CHILD;
+	(void)pd_watch_remove(&node->watches, conn->id, path, len, displaced, false);
+	return pd_watch_add(&node->watches, conn->id, path, len, kinds);
 }
 
 static void request_add_watch(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req)
@@ -518,12 +569,12 @@ static void request_add_watch(struct pd_node *node, struct pd_conn *conn, const 
 	if (req->mode == 0)
 		kind = PD_WATCH_PERSIST;
 	else if (req->mode == 1)
-		kind = PD_WATCH_RECURSIVE;
+		kind = PD_WATCH_RECURSIVE | PD_WATCH_RECURSIVE_CHILD; /* both tables, as 3.8 does */
 	else {
 		request_read_error(node, conn, req->xid, PD_EMARSHALLING);
 		return;
 	}
-	if (pd_watch_add(&node->watches, conn->id, path, len, kind) != 0) {
+	if (request_persistent_watch(node, conn, path, len, kind) != 0) {
 		request_read_error(node, conn, req->xid, PD_ENOMEM);
 		return;
 	}
@@ -541,7 +592,8 @@ static void request_catch_up(struct pd_node *node, struct pd_conn *conn, struct 
 	pd_jw_reply_header(&jw, PD_XID_NOTIFICATION, -1, 0);
 	pd_jw_int(&jw, event);
 	pd_jw_int(&jw, PD_KEEPER_STATE_SYNC_CONNECTED);
-	pd_jw_span(&jw, path);
+	/* Replies never carry a null string (wire-protocol.md §1.2). */
+	pd_jw_string(&jw, path.is_null ? "" : (const char *)path.ptr, path.is_null ? 0 : path.len);
 	node_frame_end(node, conn, start);
 }
 
@@ -583,15 +635,19 @@ static void request_set_watches(struct pd_node *node, struct pd_conn *conn, cons
 			case 3:
 				kind = PD_WATCH_PERSIST;
 				break;
-			default:
-				kind = PD_WATCH_RECURSIVE;
+			default: /* as ZooKeeper: in both tables */
+				kind = PD_WATCH_RECURSIVE | PD_WATCH_RECURSIVE_CHILD;
 				break;
 			}
-			if (kind != 0)
+			if (list >= 3)
+				(void)request_persistent_watch(node, conn, path, p.len, kind);
+			else if (kind != 0)
 				(void)pd_watch_add(&node->watches, conn->id, path, p.len, kind);
 		}
 	}
-	node_reply_header(node, conn, PD_XID_SETWATCHES, node->last_zxid, 0);
+	/* The reply echoes the request's xid: C clients send -8, the Java 3.8
+	 * client an ordinary xid it then matches. */
+	node_reply_header(node, conn, req->xid, node->last_zxid, 0);
 }
 
 /* --- auth --- */
@@ -811,7 +867,6 @@ static void request_reap(struct pd_node *node)
 	uint32_t i, budget;
 	uint32_t cand[256];
 	uint32_t n = 0;
-	char path[4096];
 	/* ZooKeeper spreads maxPerMinute deletions over the minute. */
 	budget = (uint32_t)((int64_t)node->cfg.container_max_per_minute * node->cfg.container_check_interval_ms / 60000);
 	if (budget == 0)
@@ -835,8 +890,9 @@ static void request_reap(struct pd_node *node)
 	for (i = 0; i < n; i++) {
 		struct pd_req req;
 		struct pd_txn_hdr hdr;
-		size_t len = pd_tree_path(t, cand[i], path, sizeof(path));
-		if (len == 0)
+		size_t len;
+		const char *path = node_path(node, cand[i], &len);
+		if (path == NULL)
 			continue;
 		memset(&req, 0, sizeof(req));
 		req.type = PD_OP_DELETECONTAINER;

@@ -25,6 +25,8 @@ enum conn_state {
 	CONN_NEW = 0, /* waiting for ConnectRequest or a four-letter word */
 	CONN_READY,   /* session attached */
 	CONN_FOURLW,  /* answered a four-letter word; the driver closes it */
+	CONN_CLOSING, /* closed by the core, but PD_FX_CLOSE could not be recorded
+		       * yet (the I/O allocator failed); retried at the next step */
 };
 
 struct latency_stats {
@@ -78,12 +80,15 @@ struct pd_node {
 	uint64_t start_ms;
 	struct pd_effects *fx;
 	struct pd_buf txn;     /* the transaction being prepared */
-	struct pd_buf scratch; /* ACL canonicalisation, paths */
+	struct pd_buf scratch; /* ACL canonicalisation */
+	struct pd_buf path_buf;  /* node_path's result */
+	struct pd_buf final_buf; /* prep: the final path of a create */
 	struct pd_txn_result *results;
 	uint32_t results_cap;
 	uint32_t result_count;
 	struct pd_map64 overlay; /* prep's pending change records, by path hash */
 	uint64_t timer_at_ms;
+	bool close_pending; /* some connection is CONN_CLOSING */
 	uint64_t next_container_check_ms;
 	int64_t trace_mask;
 	/* statistics */
@@ -109,10 +114,16 @@ struct pd_jw node_frame_begin(struct pd_node *node, size_t *start);
 void node_frame_end(struct pd_node *node, struct pd_conn *conn, size_t start);
 /* A reply with no body. */
 void node_reply_header(struct pd_node *node, struct pd_conn *conn, int32_t xid, int64_t zxid, int32_t err);
+/* The full path of a znode, in a node-owned buffer valid until the next
+ * call; NULL only if the I/O allocator fails. */
+const char *node_path(struct pd_node *node, uint32_t idx, size_t *len);
 /* Emits PD_FX_CLOSE and forgets the connection. */
 void node_conn_close(struct pd_node *node, struct pd_conn *conn);
-/* Appends a notification to every watcher of path (after pd_watch_trigger). */
-void node_notify(struct pd_node *node, const char *path, size_t len, int event);
+/* Fires the watches of path for event and appends a notification for each
+ * watcher whose connection may READ under the ACL list acl (ZooKeeper 3.8.4
+ * and Debian's 3.8.0, CVE-2024-23944: a watch whose owner lost read access
+ * is consumed silently). */
+void node_notify(struct pd_node *node, const char *path, size_t len, int event, uint32_t acl);
 int node_fx_push(struct pd_node *node, const struct pd_effect *e);
 
 /* request.c */

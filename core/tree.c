@@ -455,6 +455,17 @@ void pd_tree_stat(const struct pd_tree *t, uint32_t idx, struct pd_stat *out)
 	out->pzxid = n->pzxid;
 }
 
+size_t pd_tree_path_len(const struct pd_tree *t, uint32_t idx)
+{
+	size_t len = 0;
+	uint32_t cur;
+	if (idx == PD_NODE_ROOT)
+		return 1;
+	for (cur = idx; cur != PD_NODE_ROOT; cur = pd_tree_node(t, cur)->parent)
+		len += 1 + pd_tree_name(t, cur).len;
+	return len;
+}
+
 size_t pd_tree_path(const struct pd_tree *t, uint32_t idx, char *out, size_t size)
 {
 	size_t len = 0, pos;

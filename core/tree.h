@@ -84,6 +84,8 @@ struct pd_span pd_tree_name(const struct pd_tree *t, uint32_t idx);
 struct pd_span pd_tree_data(const struct pd_tree *t, uint32_t idx);
 /* The stat a client sees. */
 void pd_tree_stat(const struct pd_tree *t, uint32_t idx, struct pd_stat *out);
+/* Length of the full path of idx. */
+size_t pd_tree_path_len(const struct pd_tree *t, uint32_t idx);
 /* Writes the full path of idx into out; returns its length or 0 if it does not fit. */
 size_t pd_tree_path(const struct pd_tree *t, uint32_t idx, char *out, size_t size);
 /* Number of descendants, not counting idx itself. */

@@ -52,16 +52,16 @@ static struct pd_watch_path *watch_find(const struct pd_watch_table *w, uint64_t
 	return wp;
 }
 
-static void watch_count(struct pd_watch_table *w, uint8_t kinds, int sign)
+/* Adjusts the counters for a registration going from kinds `before` to `after`. */
+static void watch_recount(struct pd_watch_table *w, uint8_t before, uint8_t after)
 {
-	if (kinds & PD_WATCH_DATA)
-		w->count_data += (uint64_t)(int64_t)sign;
-	if (kinds & PD_WATCH_CHILD)
-		w->count_child += (uint64_t)(int64_t)sign;
-	if (kinds & (PD_WATCH_PERSIST | PD_WATCH_RECURSIVE))
-		w->count_persistent += (uint64_t)(int64_t)sign;
-	if (kinds & PD_WATCH_RECURSIVE)
-		w->count_recursive += (uint64_t)(int64_t)sign;
+#define WATCH_DELTA(field, mask) \
+	w->field = w->field - (((before) & (mask)) != 0) + (((after) & (mask)) != 0)
+	WATCH_DELTA(count_data, PD_WATCH_DATA_TABLE);
+	WATCH_DELTA(count_child, PD_WATCH_CHILD_TABLE);
+	WATCH_DELTA(count_persistent, PD_WATCH_PERSIST | PD_WATCH_RECURSIVE | PD_WATCH_RECURSIVE_CHILD);
+	WATCH_DELTA(count_recursive, PD_WATCH_RECURSIVE | PD_WATCH_RECURSIVE_CHILD);
+#undef WATCH_DELTA
 }
 
 static int watch_heads_reserve(struct pd_watch_table *w, uint32_t conn)
@@ -117,8 +117,7 @@ int pd_watch_add(struct pd_watch_table *w, uint32_t conn, const char *path, size
 	}
 	for (r = wp->watchers; r != NULL; r = r->path_next) {
 		if (r->conn == conn) {
-			uint8_t added = (uint8_t)(kinds & ~r->kinds);
-			watch_count(w, added, 1);
+			watch_recount(w, r->kinds, (uint8_t)(r->kinds | kinds));
 			r->kinds |= kinds;
 			return 0;
 		}
@@ -149,7 +148,7 @@ int pd_watch_add(struct pd_watch_table *w, uint32_t conn, const char *path, size
 	if (*conn_head != NULL)
 		(*conn_head)->conn_prev = r;
 	*conn_head = r;
-	watch_count(w, kinds, 1);
+	watch_recount(w, 0, kinds);
 	return 0;
 }
 
@@ -206,11 +205,21 @@ uint8_t pd_watch_remove(struct pd_watch_table *w, uint32_t conn, const char *pat
 	removed = r->kinds & kinds;
 	if (dry_run || removed == 0)
 		return removed;
-	watch_count(w, removed, -1);
+	watch_recount(w, r->kinds, (uint8_t)(r->kinds & ~removed));
 	r->kinds &= (uint8_t)~removed;
 	if (r->kinds == 0)
 		watch_unlink(w, r);
 	return removed;
+}
+
+bool pd_watch_path_watched(const struct pd_watch_table *w, const char *path, size_t len, uint8_t kinds)
+{
+	struct pd_watch_path *wp = watch_find(w, pd_hash_bytes(path, len), path, len);
+	struct pd_watcher *r;
+	for (r = wp != NULL ? wp->watchers : NULL; r != NULL; r = r->path_next)
+		if (r->kinds & kinds)
+			return true;
+	return false;
 }
 
 void pd_watch_drop_conn(struct pd_watch_table *w, uint32_t conn)
@@ -218,7 +227,7 @@ void pd_watch_drop_conn(struct pd_watch_table *w, uint32_t conn)
 	if (conn >= w->heads_cap)
 		return;
 	while (w->heads[conn] != NULL) {
-		watch_count(w, w->heads[conn]->kinds, -1);
+		watch_recount(w, w->heads[conn]->kinds, 0);
 		watch_unlink(w, w->heads[conn]);
 	}
 }
@@ -252,7 +261,7 @@ static int watch_collect(struct pd_watch_table *w, struct pd_watch_path *wp, uin
 			if (rc == 0)
 				rc = watch_fire_push(w, r->conn);
 			if (oneshot != 0) {
-				watch_count(w, oneshot, -1);
+				watch_recount(w, r->kinds, (uint8_t)(r->kinds & ~oneshot));
 				r->kinds &= (uint8_t)~oneshot;
 				if (r->kinds == 0) {
 					bool last = wp->watchers == r && next == NULL;
@@ -294,7 +303,7 @@ static void watch_sort_unique(struct pd_watch_table *w)
 int pd_watch_trigger(struct pd_watch_table *w, const char *path, size_t len, int event)
 {
 	struct pd_watch_path *wp;
-	uint8_t kinds;
+	uint8_t kinds, recursive;
 	int rc = 0;
 	w->fire_count = 0;
 	if (w->by_hash.count == 0)
@@ -302,13 +311,13 @@ int pd_watch_trigger(struct pd_watch_table *w, const char *path, size_t len, int
 	switch (event) {
 	case PD_WEV_CREATED:
 	case PD_WEV_DATA_CHANGED:
-		kinds = PD_WATCH_DATA | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE;
+		kinds = PD_WATCH_DATA_TABLE;
 		break;
 	case PD_WEV_DELETED:
-		kinds = PD_WATCH_DATA | PD_WATCH_CHILD | PD_WATCH_PERSIST | PD_WATCH_RECURSIVE;
+		kinds = PD_WATCH_DATA_TABLE | PD_WATCH_CHILD_TABLE;
 		break;
 	case PD_WEV_CHILDREN_CHANGED:
-		kinds = PD_WATCH_CHILD | PD_WATCH_PERSIST;
+		kinds = PD_WATCH_CHILD | PD_WATCH_PERSIST_CHILD;
 		break;
 	default:
 		PD_UNREACHABLE();
@@ -317,7 +326,9 @@ int pd_watch_trigger(struct pd_watch_table *w, const char *path, size_t len, int
 	if (wp != NULL)
 		rc = watch_collect(w, wp, kinds);
 	/* Recursive registrations on ancestors see every descendant's event
-	 * except NodeChildrenChanged. */
+	 * except NodeChildrenChanged; a child-table recursive entry only
+	 * NodeDeleted. */
+	recursive = event == PD_WEV_DELETED ? PD_WATCH_RECURSIVE | PD_WATCH_RECURSIVE_CHILD : PD_WATCH_RECURSIVE;
 	if (w->count_recursive > 0 && event != PD_WEV_CHILDREN_CHANGED && len > 1) {
 		size_t l = len;
 		for (;;) {
@@ -329,7 +340,7 @@ int pd_watch_trigger(struct pd_watch_table *w, const char *path, size_t len, int
 				size_t plen = l == 1 ? 1 : l - 1;
 				wp = watch_find(w, pd_hash_bytes(path, plen), path, plen);
 				if (wp != NULL && rc == 0)
-					rc = watch_collect(w, wp, PD_WATCH_RECURSIVE);
+					rc = watch_collect(w, wp, recursive);
 				if (plen == 1)
 					break;
 				l = plen;

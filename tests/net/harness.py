@@ -54,6 +54,18 @@ for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         pass
 
 
+def _die_with_parent():
+    """In the child before exec: get SIGKILL if the test process dies, so a server
+    started here never outlives a test that CTest killed on timeout."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -120,7 +132,8 @@ class _Server:
         cfg = self.write_config()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=self.dir, start_new_session=True)
+                                     cwd=self.dir, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         log.close()
         _live.append(self)
         deadline = time.time() + timeout
