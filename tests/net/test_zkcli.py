@@ -348,26 +348,7 @@ class ZkCliTest(unittest.TestCase):
         self.assertFalse([l for l in c.seen if "path:/zkp/gone" in l], "removed watch stays removed")
 
 
-def install_signal_cleanup(*extra_cleanups):
-    """SIGTERM/SIGINT/SIGHUP: stop the servers, run extra cleanups and exit at once.
-    (harness.py's own handler raises SystemExit, which unittest would record as a test
-    error before carrying on with the next test.)  Child processes started by the tests
-    read stdin and exit when it closes with us."""
-    def handler(signum, _frame):
-        for srv in list(harness._live):
-            try:
-                srv.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        for fn in extra_cleanups:
-            try:
-                fn()
-            except Exception:  # noqa: BLE001
-                pass
-        os._exit(128 + signum)
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, handler)
+install_signal_cleanup = harness.install_signal_cleanup
 
 
 if __name__ == "__main__":
