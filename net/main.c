@@ -1,8 +1,17 @@
 /* main.c: the paddock binary: `paddock server zoo.cfg`, `paddock status zoo.cfg`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "assert.h"
 #include "net.h"
+
+/* A broken invariant in the core: say where, then stop (core dump if enabled). */
+static void main_assert_hook(const char *expr, const char *file, int line)
+{
+	net_log("FATAL", "assertion failed: %s at %s:%d", expr, file, line);
+	abort();
+}
 
 static void main_usage(FILE *f)
 {
@@ -13,6 +22,7 @@ static void main_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	pd_assert_set_hook(main_assert_hook);
 	if (argc == 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("paddock %s (ZooKeeper 3.8 client protocol)\n", PD_VERSION_STRING);
 		return 0;

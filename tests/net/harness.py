@@ -31,6 +31,7 @@ ZK_JAR = "/usr/share/java/zookeeper.jar"
 ZK_CONF_DIR = "/etc/zookeeper/conf_example"
 
 _live = []  # servers to stop at exit
+_server_failures = []  # paddock servers that did not exit cleanly (sanitizer reports, crashes)
 
 
 def _cleanup_all(*_args):
@@ -39,6 +40,10 @@ def _cleanup_all(*_args):
             srv.stop()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
+    if _server_failures:
+        sys.stderr.write("\n".join(_server_failures) + "\n")
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def _on_signal(signum, _frame):
@@ -189,11 +194,16 @@ class _Server:
                 self.proc.wait(timeout=10)
 
     def stop(self):
+        was_running = self.proc is not None and self.proc.poll() is None
         self.kill(signal.SIGTERM)
+        self.check_exit(was_running)
         if self in _live:
             _live.remove(self)
         if not self.keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def check_exit(self, was_running):
+        """Hook: record a server that did not shut down cleanly."""
 
     def __enter__(self):
         return self.start()
@@ -205,6 +215,15 @@ class _Server:
 
 class PaddockServer(_Server):
     kind = "paddock"
+
+    def check_exit(self, was_running):
+        # A paddock stopped by SIGTERM exits 0; a sanitizer report (ASan, UBSan, LSan at
+        # exit) or a crash shows in its exit status or its log: fail the whole test run.
+        log = self.log()
+        bad = [m for m in ("Sanitizer", "runtime error:", "Assertion", "assertion") if m in log]
+        rc = self.proc.returncode if self.proc is not None else 0
+        if bad or (was_running and rc not in (0, None)) or (not was_running and rc not in (0, -9, None)):
+            _server_failures.append("paddock server in %s exited with %s:\n%s" % (self.dir, rc, log))
 
     def command(self, cfg_path):
         return [PADDOCK_BIN, "server", cfg_path]
