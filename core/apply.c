@@ -125,7 +125,7 @@ static int apply_create(struct pd_node *node, const struct pd_txn_hdr *h, int32_
 	pd_tree_stat(&node->tree, idx, &r->stat);
 	r->has_stat = true;
 	node_notify(node, (const char *)path.ptr, path.len, PD_WEV_CREATED, acl_idx);
-	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED, pd_tree_node(&node->tree, parent)->acl);
+	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED, pd_tree_acl(&node->tree, parent));
 	return 0;
 }
 
@@ -133,11 +133,14 @@ static int apply_create(struct pd_node *node, const struct pd_txn_hdr *h, int32_
 static void apply_delete_node(struct pd_node *node, uint32_t idx, const char *path, size_t len, pd_zxid zxid)
 {
 	const struct pd_tnode *n = pd_tree_node(&node->tree, idx);
-	uint32_t parent = n->parent, acl = n->acl;
+	struct pd_tmeta m;
+	uint32_t parent = n->parent, acl;
 	const char *ppath;
 	size_t plen;
-	if (pd_owner_is_session(n->owner)) {
-		struct pd_session *s = pd_session_get(&node->sessions, n->owner);
+	pd_tree_meta(&node->tree, idx, &m);
+	acl = m.acl;
+	if (pd_owner_is_session(m.owner)) {
+		struct pd_session *s = pd_session_get(&node->sessions, m.owner);
 		if (s != NULL)
 			pd_session_remove_ephemeral(&node->sessions, &node->tree, s, idx);
 	}
@@ -146,7 +149,7 @@ static void apply_delete_node(struct pd_node *node, uint32_t idx, const char *pa
 	apply_parent(path, len, &ppath, &plen);
 	node_notify(node, path, len, PD_WEV_DELETED, acl);
 	pd_acl_unref(&node->acls, acl);
-	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED, pd_tree_node(&node->tree, parent)->acl);
+	node_notify(node, ppath, plen, PD_WEV_CHILDREN_CHANGED, pd_tree_acl(&node->tree, parent));
 }
 
 static int apply_delete(struct pd_node *node, const struct pd_txn_hdr *h, struct pd_jr *jr, struct pd_txn_result *r)
@@ -183,7 +186,7 @@ static int apply_set_data(struct pd_node *node, const struct pd_txn_hdr *h, stru
 		return rc;
 	pd_tree_stat(&node->tree, idx, &r->stat);
 	r->has_stat = true;
-	node_notify(node, (const char *)path.ptr, path.len, PD_WEV_DATA_CHANGED, pd_tree_node(&node->tree, idx)->acl);
+	node_notify(node, (const char *)path.ptr, path.len, PD_WEV_DATA_CHANGED, pd_tree_acl(&node->tree, idx));
 	return 0;
 }
 
@@ -213,7 +216,11 @@ static int apply_set_acl(struct pd_node *node, struct pd_jr *jr, struct pd_txn_r
 		if (rc != 0)
 			return rc;
 	}
-	pd_tree_set_acl(&node->tree, idx, acl_idx, aversion);
+	rc = pd_tree_set_acl(&node->tree, idx, acl_idx, aversion);
+	if (rc != 0) {
+		pd_acl_unref(&node->acls, acl_idx);
+		return rc;
+	}
 	pd_tree_stat(&node->tree, idx, &r->stat);
 	r->has_stat = true;
 	return 0;

@@ -137,3 +137,85 @@ void pd_buf_consume(struct pd_buf *buf, size_t n)
 	memmove(buf->data, buf->data + n, buf->len - n);
 	buf->len -= n;
 }
+
+/* --- slab --- */
+
+void pd_slab_init(struct pd_slab *slab, struct pd_mem *mem)
+{
+	memset(slab, 0, sizeof(*slab));
+	slab->mem = mem;
+}
+
+void pd_slab_destroy(struct pd_slab *slab)
+{
+	uint32_t i;
+	for (i = 0; i < slab->page_count; i++)
+		pd_mem_free(slab->mem, slab->pages[i], PD_SLAB_PAGE_BYTES);
+	pd_mem_free(slab->mem, slab->pages, slab->page_cap * sizeof(void *));
+	memset(slab, 0, sizeof(*slab));
+}
+
+static size_t slab_round(size_t bytes)
+{
+	return bytes == 0 ? 8 : (bytes + 7u) & ~(size_t)7u;
+}
+
+void *pd_slab_alloc(struct pd_slab *slab, size_t bytes)
+{
+	size_t size = slab_round(bytes);
+	void **head;
+	void *p;
+	if (size > PD_SLAB_SMALL_MAX)
+		return pd_mem_alloc(slab->mem, bytes);
+	head = &slab->free_lists[size / 8];
+	if (*head != NULL) {
+		p = *head;
+		memcpy(head, p, sizeof(void *));
+		slab->bytes_in_use += size;
+		return p;
+	}
+	if (slab->bump_left < size) {
+		uint8_t *page;
+		if (slab->page_count == slab->page_cap) {
+			uint32_t cap = slab->page_cap == 0 ? 16 : slab->page_cap * 2;
+			void **fresh = pd_mem_realloc(slab->mem, slab->pages, slab->page_cap * sizeof(void *),
+						      cap * sizeof(void *));
+			if (fresh == NULL)
+				return NULL;
+			slab->pages = fresh;
+			slab->page_cap = cap;
+		}
+		page = pd_mem_alloc(slab->mem, PD_SLAB_PAGE_BYTES);
+		if (page == NULL)
+			return NULL;
+		/* The tail of the old page becomes a free block of its class. */
+		if (slab->bump_left >= 8) {
+			size_t tail = slab->bump_left;
+			memcpy(slab->bump, &slab->free_lists[tail / 8], sizeof(void *));
+			slab->free_lists[tail / 8] = slab->bump;
+		}
+		slab->pages[slab->page_count++] = page;
+		slab->bump = page;
+		slab->bump_left = PD_SLAB_PAGE_BYTES;
+	}
+	p = slab->bump;
+	slab->bump += size;
+	slab->bump_left -= size;
+	slab->bytes_in_use += size;
+	return p;
+}
+
+void pd_slab_free(struct pd_slab *slab, void *ptr, size_t bytes)
+{
+	size_t size = slab_round(bytes);
+	if (ptr == NULL)
+		return;
+	if (size > PD_SLAB_SMALL_MAX) {
+		pd_mem_free(slab->mem, ptr, bytes);
+		return;
+	}
+	PD_ASSERT(slab->bytes_in_use >= size);
+	slab->bytes_in_use -= size;
+	memcpy(ptr, &slab->free_lists[size / 8], sizeof(void *));
+	slab->free_lists[size / 8] = ptr;
+}

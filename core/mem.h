@@ -47,6 +47,33 @@ void *pd_mem_realloc(struct pd_mem *mem, void *ptr, size_t old_bytes, size_t new
 /* Copies bytes into a fresh allocation. */
 void *pd_mem_dup(struct pd_mem *mem, const void *src, size_t bytes);
 
+/*
+ * A size-classed allocator for small blocks (znode records), carved from
+ * 64 KiB pages taken from a pd_mem.  Blocks up to PD_SLAB_SMALL_MAX bytes
+ * are rounded to 8 bytes and carry no header, which is the point: glibc's
+ * malloc would add 8 to 23 bytes to each znode.  Larger blocks go straight
+ * to the pd_mem.  Freed blocks are kept on a per-size list for reuse; pages
+ * are returned only when the slab is destroyed.
+ */
+#define PD_SLAB_SMALL_MAX 512u
+#define PD_SLAB_PAGE_BYTES (64u * 1024u)
+
+struct pd_slab {
+	struct pd_mem *mem;
+	void *free_lists[PD_SLAB_SMALL_MAX / 8 + 1];
+	uint8_t *bump;
+	size_t bump_left;
+	void **pages;
+	uint32_t page_count;
+	uint32_t page_cap;
+	uint64_t bytes_in_use; /* sum of rounded block sizes handed out */
+};
+
+void pd_slab_init(struct pd_slab *slab, struct pd_mem *mem);
+void pd_slab_destroy(struct pd_slab *slab);
+void *pd_slab_alloc(struct pd_slab *slab, size_t bytes);
+void pd_slab_free(struct pd_slab *slab, void *ptr, size_t bytes);
+
 /* Byte-exact growable buffer used for replies, effects and scratch space. */
 struct pd_buf {
 	uint8_t *data;

@@ -45,13 +45,15 @@ static struct prep_rec *prep_find(struct pd_node *node, const char *path, size_t
 static void prep_from_tree(struct pd_node *node, uint32_t idx, struct prep_rec *r)
 {
 	const struct pd_tnode *n = pd_tree_node(&node->tree, idx);
+	struct pd_tmeta m;
+	pd_tree_meta(&node->tree, idx, &m);
 	r->exists = true;
-	r->version = n->version;
-	r->aversion = n->aversion;
+	r->version = m.version;
+	r->aversion = m.aversion;
 	r->cversion_creates = n->cversion_creates;
 	r->num_children = n->num_children;
-	r->owner = n->owner;
-	r->acl = n->acl;
+	r->owner = m.owner;
+	r->acl = m.acl;
 	r->acl_ref = false;
 }
 

@@ -273,7 +273,7 @@ static int request_read_body(struct pd_node *node, struct pd_conn *conn, const s
 	if (idx == PD_NODE_NONE)
 		return PD_ENONODE;
 	n = pd_tree_node(&node->tree, idx);
-	if (!pd_acl_allows(&node->acls, n->acl, PD_PERM_READ, &conn->auth))
+	if (!pd_acl_allows(&node->acls, pd_tree_acl(&node->tree, idx), PD_PERM_READ, &conn->auth))
 		return PD_ENOAUTH;
 	if (register_watch && req->watch) {
 		uint8_t kind = req->type == PD_OP_GETDATA ? PD_WATCH_DATA : PD_WATCH_CHILD;
@@ -349,7 +349,7 @@ static void request_get_acl(struct pd_node *node, struct pd_conn *conn, const st
 	size_t len, start;
 	const char *path = request_path(req, &len);
 	uint32_t idx = pd_tree_lookup(&node->tree, path, len);
-	const struct pd_tnode *n;
+	uint32_t acl;
 	struct pd_stat st;
 	struct pd_jw jw;
 	bool admin;
@@ -357,16 +357,16 @@ static void request_get_acl(struct pd_node *node, struct pd_conn *conn, const st
 		request_read_error(node, conn, req->xid, PD_ENONODE);
 		return;
 	}
-	n = pd_tree_node(&node->tree, idx);
-	if (!pd_acl_allows(&node->acls, n->acl, PD_PERM_READ | PD_PERM_ADMIN, &conn->auth)) {
+	acl = pd_tree_acl(&node->tree, idx);
+	if (!pd_acl_allows(&node->acls, acl, PD_PERM_READ | PD_PERM_ADMIN, &conn->auth)) {
 		request_read_error(node, conn, req->xid, PD_ENOAUTH);
 		return;
 	}
-	admin = pd_acl_allows(&node->acls, n->acl, PD_PERM_ADMIN, &conn->auth);
+	admin = pd_acl_allows(&node->acls, acl, PD_PERM_ADMIN, &conn->auth);
 	pd_tree_stat(&node->tree, idx, &st);
 	jw = node_frame_begin(node, &start);
 	pd_jw_reply_header(&jw, req->xid, node->last_zxid, 0);
-	pd_acl_write_reply(&node->acls, n->acl, !admin, &jw);
+	pd_acl_write_reply(&node->acls, acl, !admin, &jw);
 	pd_jw_stat(&jw, &st);
 	node_frame_end(node, conn, start);
 }
@@ -424,7 +424,7 @@ static void request_all_children(struct pd_node *node, struct pd_conn *conn, con
 		request_read_error(node, conn, req->xid, PD_ENONODE);
 		return;
 	}
-	if (!pd_acl_allows(&node->acls, pd_tree_node(&node->tree, idx)->acl, PD_PERM_READ, &conn->auth)) {
+	if (!pd_acl_allows(&node->acls, pd_tree_acl(&node->tree, idx), PD_PERM_READ, &conn->auth)) {
 		request_read_error(node, conn, req->xid, PD_ENOAUTH);
 		return;
 	}
@@ -608,12 +608,15 @@ static void request_set_watches(struct pd_node *node, struct pd_conn *conn, cons
 			const char *path = p.is_null ? "" : (const char *)p.ptr;
 			uint32_t idx = pd_tree_lookup(&node->tree, path, p.len);
 			const struct pd_tnode *n = idx != PD_NODE_NONE ? pd_tree_node(&node->tree, idx) : NULL;
+			struct pd_tmeta m;
 			uint8_t kind = 0;
+			if (n != NULL)
+				pd_tree_meta(&node->tree, idx, &m);
 			switch (list) {
 			case 0: /* data */
 				if (n == NULL)
 					request_catch_up(node, conn, p, PD_WEV_DELETED);
-				else if (n->mzxid > req->relative_zxid)
+				else if (m.mzxid > req->relative_zxid)
 					request_catch_up(node, conn, p, PD_WEV_DATA_CHANGED);
 				else
 					kind = PD_WATCH_DATA;
@@ -874,16 +877,18 @@ static void request_reap(struct pd_node *node)
 	for (i = 0; i < t->reapable_count && n < PD_ARRAY_LEN(cand) && n < budget; i++) {
 		uint32_t idx = t->reapable[i];
 		const struct pd_tnode *nd = pd_tree_node(t, idx);
+		struct pd_tmeta m;
 		if (nd->num_children != 0)
 			continue;
-		if (pd_owner_is_container(nd->owner)) {
+		pd_tree_meta(t, idx, &m);
+		if (pd_owner_is_container(m.owner)) {
 			if (nd->cversion_creates > 0 ||
 			    (node->cfg.container_max_never_used_ms > 0 &&
-			     node->wall_ms - nd->mtime > node->cfg.container_max_never_used_ms))
+			     node->wall_ms - m.mtime > node->cfg.container_max_never_used_ms))
 				cand[n++] = idx;
-		} else if (pd_owner_is_ttl(nd->owner)) {
-			int64_t ttl = pd_owner_ttl(nd->owner);
-			if (ttl != 0 && node->wall_ms - nd->mtime > ttl)
+		} else if (pd_owner_is_ttl(m.owner)) {
+			int64_t ttl = pd_owner_ttl(m.owner);
+			if (ttl != 0 && node->wall_ms - m.mtime > ttl)
 				cand[n++] = idx;
 		}
 	}

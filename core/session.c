@@ -111,7 +111,8 @@ int pd_session_add_ephemeral(struct pd_session_table *st, struct pd_tree *t, str
 		s->ephemerals = fresh;
 		s->ephemeral_cap = cap;
 	}
-	pd_tree_node(t, node)->aux = s->ephemeral_count;
+	if (pd_tree_set_aux(t, node, s->ephemeral_count) != 0)
+		return PD_ENOMEM;
 	s->ephemerals[s->ephemeral_count++] = node;
 	st->ephemeral_total++;
 	return 0;
@@ -120,11 +121,13 @@ int pd_session_add_ephemeral(struct pd_session_table *st, struct pd_tree *t, str
 void pd_session_remove_ephemeral(struct pd_session_table *st, struct pd_tree *t,
 				 struct pd_session *s, uint32_t node)
 {
-	uint32_t pos = pd_tree_node(t, node)->aux;
+	uint32_t pos = pd_tree_aux(t, node);
 	uint32_t last;
 	PD_ASSERT(pos < s->ephemeral_count && s->ephemerals[pos] == node);
 	last = s->ephemerals[--s->ephemeral_count];
 	s->ephemerals[pos] = last;
-	pd_tree_node(t, last)->aux = pos;
+	pd_map64_del(&t->aux, node);
+	if (last != node)
+		(void)pd_tree_set_aux(t, last, pos); /* replaces an entry: no allocation */
 	st->ephemeral_total--;
 }

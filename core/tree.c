@@ -6,9 +6,16 @@
 #include "assert.h"
 #include "err.h"
 
-/* --- blob: varint name length, varint data length + 1, name, data --- */
+/* --- the node block ---
+ * u8 flags (bit 0: an owner follows the ACL), varint czxid, varint
+ * mzxid - czxid, zigzag ctime, zigzag mtime - ctime, zigzag version,
+ * zigzag aversion, varint ACL index, [zigzag owner], varint name length,
+ * varint data length + 1 (0 = null data), name, data. */
 
-static size_t tree_varint_put(uint8_t *p, uint32_t v)
+#define TREE_BLOB_HAS_OWNER 1u
+#define TREE_BLOB_HEADER_MAX (1 + 10 * 9)
+
+static size_t tree_varint_put(uint8_t *p, uint64_t v)
 {
 	size_t n = 0;
 	while (v >= 0x80) {
@@ -19,14 +26,14 @@ static size_t tree_varint_put(uint8_t *p, uint32_t v)
 	return n;
 }
 
-static size_t tree_varint_get(const uint8_t *p, uint32_t *v)
+static size_t tree_varint_get(const uint8_t *p, uint64_t *v)
 {
-	uint32_t r = 0;
+	uint64_t r = 0;
 	size_t n = 0;
 	int shift = 0;
 	for (;;) {
 		uint8_t b = p[n++];
-		r |= (uint32_t)(b & 0x7f) << shift;
+		r |= (uint64_t)(b & 0x7f) << shift;
 		if ((b & 0x80) == 0)
 			break;
 		shift += 7;
@@ -35,7 +42,18 @@ static size_t tree_varint_get(const uint8_t *p, uint32_t *v)
 	return n;
 }
 
+static uint64_t tree_zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t tree_unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
 struct tree_blob {
+	struct pd_tmeta meta;
 	uint32_t name_len;
 	uint32_t data_len_plus1;
 	size_t header;
@@ -43,29 +61,61 @@ struct tree_blob {
 
 static void tree_blob_parse(const uint8_t *blob, struct tree_blob *b)
 {
-	size_t n = tree_varint_get(blob, &b->name_len);
-	n += tree_varint_get(blob + n, &b->data_len_plus1);
+	uint64_t v;
+	size_t n = 1;
+	uint8_t flags = blob[0];
+	n += tree_varint_get(blob + n, &v);
+	b->meta.czxid = (int64_t)v;
+	n += tree_varint_get(blob + n, &v);
+	b->meta.mzxid = b->meta.czxid + (int64_t)v;
+	n += tree_varint_get(blob + n, &v);
+	b->meta.ctime = tree_unzz(v);
+	n += tree_varint_get(blob + n, &v);
+	b->meta.mtime = b->meta.ctime + tree_unzz(v);
+	n += tree_varint_get(blob + n, &v);
+	b->meta.version = (int32_t)tree_unzz(v);
+	n += tree_varint_get(blob + n, &v);
+	b->meta.aversion = (int32_t)tree_unzz(v);
+	n += tree_varint_get(blob + n, &v);
+	b->meta.acl = (uint32_t)v;
+	b->meta.owner = 0;
+	if (flags & TREE_BLOB_HAS_OWNER) {
+		n += tree_varint_get(blob + n, &v);
+		b->meta.owner = tree_unzz(v);
+	}
+	n += tree_varint_get(blob + n, &v);
+	b->name_len = (uint32_t)v;
+	n += tree_varint_get(blob + n, &v);
+	b->data_len_plus1 = (uint32_t)v;
 	b->header = n;
 }
 
-static size_t tree_blob_size(const uint8_t *blob)
+static size_t tree_blob_size(const struct tree_blob *b)
 {
-	struct tree_blob b;
-	tree_blob_parse(blob, &b);
-	return b.header + b.name_len + (b.data_len_plus1 == 0 ? 0 : b.data_len_plus1 - 1);
+	return b->header + b->name_len + (b->data_len_plus1 == 0 ? 0 : b->data_len_plus1 - 1);
 }
 
-static uint8_t *tree_blob_make(struct pd_tree *t, const char *name, size_t name_len,
+static uint8_t *tree_blob_make(struct pd_tree *t, const struct pd_tmeta *m, const char *name, size_t name_len,
 			       struct pd_span data)
 {
-	uint8_t hdr[10];
-	uint32_t dl = data.is_null ? 0 : data.len + 1;
-	size_t h = tree_varint_put(hdr, (uint32_t)name_len);
-	size_t total;
+	uint8_t hdr[TREE_BLOB_HEADER_MAX];
+	size_t h = 1, total;
 	uint8_t *blob;
-	h += tree_varint_put(hdr + h, dl);
+	PD_ASSERT(m->mzxid >= m->czxid);
+	hdr[0] = m->owner != 0 ? TREE_BLOB_HAS_OWNER : 0;
+	h += tree_varint_put(hdr + h, (uint64_t)m->czxid);
+	h += tree_varint_put(hdr + h, (uint64_t)(m->mzxid - m->czxid));
+	h += tree_varint_put(hdr + h, tree_zz(m->ctime));
+	h += tree_varint_put(hdr + h, tree_zz(m->mtime - m->ctime));
+	h += tree_varint_put(hdr + h, tree_zz(m->version));
+	h += tree_varint_put(hdr + h, tree_zz(m->aversion));
+	h += tree_varint_put(hdr + h, m->acl);
+	if (m->owner != 0)
+		h += tree_varint_put(hdr + h, tree_zz(m->owner));
+	h += tree_varint_put(hdr + h, (uint64_t)name_len);
+	h += tree_varint_put(hdr + h, data.is_null ? 0 : (uint64_t)data.len + 1);
 	total = h + name_len + (data.is_null ? 0 : data.len);
-	blob = pd_mem_alloc(t->mem, total);
+	blob = pd_slab_alloc(&t->slab, total);
 	if (blob == NULL)
 		return NULL;
 	memcpy(blob, hdr, h);
@@ -79,9 +129,12 @@ static uint8_t *tree_blob_make(struct pd_tree *t, const char *name, size_t name_
 
 static void tree_blob_free(struct pd_tree *t, uint8_t *blob)
 {
-	size_t size = tree_blob_size(blob);
+	struct tree_blob b;
+	size_t size;
+	tree_blob_parse(blob, &b);
+	size = tree_blob_size(&b);
 	t->blob_bytes -= size;
-	pd_mem_free(t->mem, blob, size);
+	pd_slab_free(&t->slab, blob, size);
 }
 
 struct pd_span pd_tree_name(const struct pd_tree *t, uint32_t idx)
@@ -108,6 +161,55 @@ struct pd_span pd_tree_data(const struct pd_tree *t, uint32_t idx)
 	s.len = b.data_len_plus1 - 1;
 	s.is_null = false;
 	return s;
+}
+
+void pd_tree_meta(const struct pd_tree *t, uint32_t idx, struct pd_tmeta *out)
+{
+	struct tree_blob b;
+	tree_blob_parse(pd_tree_node(t, idx)->blob, &b);
+	*out = b.meta;
+}
+
+uint32_t pd_tree_acl(const struct pd_tree *t, uint32_t idx)
+{
+	struct pd_tmeta m;
+	pd_tree_meta(t, idx, &m);
+	return m.acl;
+}
+
+int64_t pd_tree_owner(const struct pd_tree *t, uint32_t idx)
+{
+	const uint8_t *blob = pd_tree_node(t, idx)->blob;
+	struct pd_tmeta m;
+	if ((blob[0] & TREE_BLOB_HAS_OWNER) == 0)
+		return 0;
+	pd_tree_meta(t, idx, &m);
+	return m.owner;
+}
+
+uint32_t pd_tree_aux(const struct pd_tree *t, uint32_t idx)
+{
+	void *v = pd_map64_get(&t->aux, idx);
+	PD_ASSERT(v != NULL);
+	return (uint32_t)((uintptr_t)v - 1);
+}
+
+int pd_tree_set_aux(struct pd_tree *t, uint32_t idx, uint32_t aux)
+{
+	return pd_map64_put(&t->aux, idx, (void *)((uintptr_t)aux + 1));
+}
+
+/* Rebuilds idx's block with new meta and data (name kept). */
+static int tree_blob_replace(struct pd_tree *t, uint32_t idx, const struct pd_tmeta *m, struct pd_span data)
+{
+	struct pd_tnode *n = pd_tree_node(t, idx);
+	struct pd_span name = pd_tree_name(t, idx);
+	uint8_t *blob = tree_blob_make(t, m, (const char *)name.ptr, name.len, data);
+	if (blob == NULL)
+		return PD_ENOMEM;
+	tree_blob_free(t, n->blob);
+	n->blob = blob;
+	return 0;
 }
 
 /* --- (parent, name) index --- */
@@ -319,19 +421,22 @@ static int tree_reap_add(struct pd_tree *t, uint32_t idx)
 		t->reapable = fresh;
 		t->reapable_cap = cap;
 	}
-	pd_tree_node(t, idx)->aux = t->reapable_count;
+	if (pd_tree_set_aux(t, idx, t->reapable_count) != 0)
+		return PD_ENOMEM;
 	t->reapable[t->reapable_count++] = idx;
 	return 0;
 }
 
 static void tree_reap_remove(struct pd_tree *t, uint32_t idx)
 {
-	uint32_t pos = pd_tree_node(t, idx)->aux;
+	uint32_t pos = pd_tree_aux(t, idx);
 	uint32_t last;
 	PD_ASSERT(pos < t->reapable_count && t->reapable[pos] == idx);
 	last = t->reapable[--t->reapable_count];
 	t->reapable[pos] = last;
-	pd_tree_node(t, last)->aux = pos;
+	pd_map64_del(&t->aux, idx);
+	if (last != idx)
+		(void)pd_tree_set_aux(t, last, pos); /* replaces an entry: no allocation */
 }
 
 /* --- public operations --- */
@@ -342,6 +447,7 @@ static int tree_create_raw(struct pd_tree *t, uint32_t parent, const char *name,
 {
 	uint32_t idx, hash;
 	struct pd_tnode *n;
+	struct pd_tmeta m;
 	int rc;
 	if ((uint64_t)(t->node_count + 1) * 4 > (uint64_t)t->index_cap * 3) {
 		rc = tree_index_grow(t);
@@ -353,7 +459,12 @@ static int tree_create_raw(struct pd_tree *t, uint32_t parent, const char *name,
 		return rc;
 	n = pd_tree_node(t, idx);
 	memset(n, 0, sizeof(*n));
-	n->blob = tree_blob_make(t, name, name_len, data);
+	memset(&m, 0, sizeof(m));
+	m.czxid = m.mzxid = zxid;
+	m.ctime = m.mtime = time_ms;
+	m.owner = owner;
+	m.acl = acl;
+	n->blob = tree_blob_make(t, &m, name, name_len, data);
 	if (n->blob == NULL) {
 		tree_slot_free(t, idx);
 		return PD_ENOMEM;
@@ -366,14 +477,11 @@ static int tree_create_raw(struct pd_tree *t, uint32_t parent, const char *name,
 			return rc;
 		}
 	}
-	n->czxid = n->mzxid = n->pzxid = zxid;
-	n->ctime = n->mtime = time_ms;
-	n->owner = owner;
+	n->pzxid = zxid;
 	n->parent = parent;
 	n->first_child = PD_NODE_NONE;
 	n->next_sibling = PD_NODE_NONE;
 	n->prev_sibling = PD_NODE_NONE;
-	n->acl = acl;
 	if (parent != PD_NODE_NONE) {
 		hash = tree_hash(parent, name, name_len);
 		tree_index_insert(t, idx, hash);
@@ -393,6 +501,8 @@ int pd_tree_init(struct pd_tree *t, struct pd_mem *mem, struct pd_acl_table *acl
 	t->mem = mem;
 	t->acls = acls;
 	t->free_head = PD_NODE_NONE;
+	pd_slab_init(&t->slab, mem);
+	pd_map64_init(&t->aux, mem);
 	rc = tree_index_grow(t);
 	if (rc == 0)
 		rc = tree_create_raw(t, PD_NODE_NONE, "", 0, empty, PD_ACL_OPEN, 0, 0, 0, &root);
@@ -407,8 +517,12 @@ int pd_tree_init(struct pd_tree *t, struct pd_mem *mem, struct pd_acl_table *acl
 	if (rc == 0) {
 		pd_acl_ref(acls, PD_ACL_READ_ONLY_WORLD);
 		rc = tree_create_raw(t, zk, "config", 6, empty, PD_ACL_READ_ONLY_WORLD, 0, 0, 0, &idx);
-		if (rc == 0)
-			pd_tree_node(t, idx)->aversion = -1;
+		if (rc == 0) {
+			struct pd_tmeta m;
+			pd_tree_meta(t, idx, &m);
+			m.aversion = -1; /* as ZooKeeper reports /zookeeper/config */
+			rc = tree_blob_replace(t, idx, &m, empty);
+		}
 	}
 	if (rc != 0) {
 		pd_tree_free(t);
@@ -426,10 +540,12 @@ void pd_tree_free(struct pd_tree *t)
 	for (i = 0; i < t->node_slots; i++) {
 		struct pd_tnode *n = pd_tree_node(t, i);
 		if (n->blob != NULL) {
+			pd_acl_unref(t->acls, pd_tree_acl(t, i));
 			tree_blob_free(t, n->blob);
-			pd_acl_unref(t->acls, n->acl);
 		}
 	}
+	pd_slab_destroy(&t->slab);
+	pd_map64_free(&t->aux);
 	for (i = 0; i < t->chunk_count; i++)
 		pd_mem_free(t->mem, t->chunks[i], PD_TREE_CHUNK_NODES * sizeof(struct pd_tnode));
 	pd_mem_free(t->mem, t->chunks, t->chunk_cap * sizeof(*t->chunks));
@@ -442,14 +558,16 @@ void pd_tree_stat(const struct pd_tree *t, uint32_t idx, struct pd_stat *out)
 {
 	const struct pd_tnode *n = pd_tree_node(t, idx);
 	struct pd_span data = pd_tree_data(t, idx);
-	out->czxid = n->czxid;
-	out->mzxid = n->mzxid;
-	out->ctime = n->ctime;
-	out->mtime = n->mtime;
-	out->version = n->version;
+	struct pd_tmeta m;
+	pd_tree_meta(t, idx, &m);
+	out->czxid = m.czxid;
+	out->mzxid = m.mzxid;
+	out->ctime = m.ctime;
+	out->mtime = m.mtime;
+	out->version = m.version;
 	out->cversion = (int32_t)((uint32_t)n->cversion_creates * 2u - n->num_children);
-	out->aversion = n->aversion;
-	out->ephemeral_owner = pd_owner_is_session(n->owner) ? n->owner : 0;
+	out->aversion = m.aversion;
+	out->ephemeral_owner = pd_owner_is_session(m.owner) ? m.owner : 0;
 	out->data_length = (int32_t)data.len;
 	out->num_children = (int32_t)n->num_children;
 	out->pzxid = n->pzxid;
@@ -539,17 +657,19 @@ void pd_tree_delete(struct pd_tree *t, uint32_t idx, pd_zxid zxid, size_t path_l
 	struct pd_tnode *n = pd_tree_node(t, idx);
 	struct pd_tnode *p;
 	struct pd_span data = pd_tree_data(t, idx);
+	struct pd_tmeta m;
 	PD_ASSERT(idx != PD_NODE_ROOT);
 	PD_ASSERT(n->num_children == 0);
+	pd_tree_meta(t, idx, &m);
 	t->data_size_approx -= path_len + (data.is_null ? 0 : data.len);
-	if (pd_owner_is_container(n->owner) || pd_owner_is_ttl(n->owner))
+	if (pd_owner_is_container(m.owner) || pd_owner_is_ttl(m.owner))
 		tree_reap_remove(t, idx);
 	tree_index_remove(t, idx);
 	tree_unlink_child(t, idx);
 	p = pd_tree_node(t, n->parent);
 	if (zxid > p->pzxid)
 		p->pzxid = zxid;
-	pd_acl_unref(t->acls, n->acl);
+	pd_acl_unref(t->acls, m.acl);
 	tree_blob_free(t, n->blob);
 	tree_slot_free(t, idx);
 	t->node_count--;
@@ -558,26 +678,35 @@ void pd_tree_delete(struct pd_tree *t, uint32_t idx, pd_zxid zxid, size_t path_l
 int pd_tree_set_data(struct pd_tree *t, uint32_t idx, struct pd_span data, int32_t version,
 		     pd_zxid zxid, int64_t time_ms)
 {
-	struct pd_tnode *n = pd_tree_node(t, idx);
-	struct pd_span name = pd_tree_name(t, idx);
 	struct pd_span old = pd_tree_data(t, idx);
-	uint8_t *blob = tree_blob_make(t, (const char *)name.ptr, name.len, data);
-	if (blob == NULL)
-		return PD_ENOMEM;
+	uint64_t old_len = old.is_null ? 0 : old.len;
+	struct pd_tmeta m;
+	int rc;
+	pd_tree_meta(t, idx, &m);
+	m.version = version;
+	if (zxid > m.mzxid)
+		m.mzxid = zxid;
+	m.mtime = time_ms;
+	rc = tree_blob_replace(t, idx, &m, data);
+	if (rc != 0)
+		return rc;
 	t->data_size_approx += (data.is_null ? 0 : data.len);
-	t->data_size_approx -= (old.is_null ? 0 : old.len);
-	tree_blob_free(t, n->blob);
-	n->blob = blob;
-	n->version = version;
-	n->mzxid = zxid;
-	n->mtime = time_ms;
+	t->data_size_approx -= old_len;
 	return 0;
 }
 
-void pd_tree_set_acl(struct pd_tree *t, uint32_t idx, uint32_t acl, int32_t aversion)
+int pd_tree_set_acl(struct pd_tree *t, uint32_t idx, uint32_t acl, int32_t aversion)
 {
-	struct pd_tnode *n = pd_tree_node(t, idx);
-	pd_acl_unref(t->acls, n->acl);
-	n->acl = acl;
-	n->aversion = aversion;
+	struct pd_tmeta m;
+	uint32_t old;
+	int rc;
+	pd_tree_meta(t, idx, &m);
+	old = m.acl;
+	m.acl = acl;
+	m.aversion = aversion;
+	rc = tree_blob_replace(t, idx, &m, pd_tree_data(t, idx));
+	if (rc != 0)
+		return rc;
+	pd_acl_unref(t->acls, old);
+	return 0;
 }

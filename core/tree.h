@@ -16,6 +16,7 @@
 #define PD_TREE_H
 
 #include "acl.h"
+#include "map.h"
 #include "mem.h"
 #include "proto.h"
 #include "types.h"
@@ -26,29 +27,41 @@
 #define PD_OWNER_CONTAINER ((int64_t)0x8000000000000000ULL)
 #define PD_OWNER_TTL_MASK ((int64_t)0xff00000000000000ULL)
 
+/*
+ * A znode costs one 40-byte record plus one record block (and 4 to 8 bytes
+ * of index).  The record holds what changes when children come and go; the
+ * block, allocated from the tree's slab, holds what changes only with
+ * setData or setACL, varint-encoded (czxid, mzxid-czxid, ctime,
+ * mtime-ctime, version, aversion, ACL index, owner if any), then the name
+ * and the data.  setData and setACL rewrite the block.
+ */
 struct pd_tnode {
-	int64_t czxid;
-	int64_t mzxid;
+	uint8_t *blob;
 	int64_t pzxid;
-	int64_t ctime;
-	int64_t mtime;
-	int64_t owner;   /* raw ephemeralOwner: session, container or TTL marker */
-	uint8_t *blob;   /* varint name_len, varint data_len+1 (0 = null), name, data */
 	uint32_t parent;
 	uint32_t first_child;
 	uint32_t next_sibling;
 	uint32_t prev_sibling; /* the first child's prev is the last child */
-	int32_t version;
-	int32_t cversion_creates; /* C: successful child creates, never decremented */
-	int32_t aversion;
 	uint32_t num_children;
+	int32_t cversion_creates; /* C: successful child creates, never decremented */
+};
+
+/* The fields kept in a node's block. */
+struct pd_tmeta {
+	int64_t czxid;
+	int64_t mzxid;
+	int64_t ctime;
+	int64_t mtime;
+	int64_t owner; /* raw ephemeralOwner: session, container or TTL marker */
+	int32_t version;
+	int32_t aversion;
 	uint32_t acl;
-	uint32_t aux; /* position in the owner's ephemeral list or the reap list */
 };
 
 struct pd_tree {
 	struct pd_mem *mem;
 	struct pd_acl_table *acls;
+	struct pd_slab slab; /* node blocks */
 	struct pd_tnode **chunks;
 	uint32_t chunk_count;
 	uint32_t chunk_cap;
@@ -59,6 +72,9 @@ struct pd_tree {
 	uint32_t index_cap;
 	uint64_t data_size_approx; /* sum of path lengths and data lengths, as ZooKeeper reports */
 	uint64_t blob_bytes;
+	/* aux values of owned nodes (position in the owner's ephemeral list or
+	 * in the reap list), by node index */
+	struct pd_map64 aux;
 	/* containers and TTL nodes, for the reaper */
 	uint32_t *reapable;
 	uint32_t reapable_count;
@@ -82,6 +98,12 @@ uint32_t pd_tree_child(const struct pd_tree *t, uint32_t parent, const char *nam
 
 struct pd_span pd_tree_name(const struct pd_tree *t, uint32_t idx);
 struct pd_span pd_tree_data(const struct pd_tree *t, uint32_t idx);
+void pd_tree_meta(const struct pd_tree *t, uint32_t idx, struct pd_tmeta *out);
+uint32_t pd_tree_acl(const struct pd_tree *t, uint32_t idx);
+int64_t pd_tree_owner(const struct pd_tree *t, uint32_t idx);
+/* aux of a node that has an owner (ephemeral, container or TTL). */
+uint32_t pd_tree_aux(const struct pd_tree *t, uint32_t idx);
+int pd_tree_set_aux(struct pd_tree *t, uint32_t idx, uint32_t aux);
 /* The stat a client sees. */
 void pd_tree_stat(const struct pd_tree *t, uint32_t idx, struct pd_stat *out);
 /* Length of the full path of idx. */
@@ -101,7 +123,7 @@ void pd_tree_delete(struct pd_tree *t, uint32_t idx, pd_zxid zxid, size_t path_l
 int pd_tree_set_data(struct pd_tree *t, uint32_t idx, struct pd_span data, int32_t version,
 		     pd_zxid zxid, int64_t time_ms);
 /* Replaces the ACL reference (acl already referenced for the node). */
-void pd_tree_set_acl(struct pd_tree *t, uint32_t idx, uint32_t acl, int32_t aversion);
+int pd_tree_set_acl(struct pd_tree *t, uint32_t idx, uint32_t acl, int32_t aversion);
 
 static inline bool pd_owner_is_container(int64_t owner)
 {

@@ -196,7 +196,7 @@ static void check_aux(const struct sfix *f, const struct pd_session *s)
 {
 	uint32_t i;
 	for (i = 0; i < s->ephemeral_count; i++)
-		assert_int_equal(pd_tree_node(&f->tree, s->ephemerals[i])->aux, i);
+		assert_int_equal(pd_tree_aux(&f->tree, s->ephemerals[i]), i);
 }
 
 static void test_ephemeral_list_o1_removal(void **state)
@@ -277,9 +277,9 @@ static void test_ephemeral_list_many_random(void **state)
 	{
 		uint32_t j;
 		for (j = 0; j < s1->ephemeral_count; j++)
-			assert_true(pd_tree_node(&f.tree, s1->ephemerals[j])->owner == 11);
+			assert_true(pd_tree_owner(&f.tree, s1->ephemerals[j]) == 11);
 		for (j = 0; j < s2->ephemeral_count; j++)
-			assert_true(pd_tree_node(&f.tree, s2->ephemerals[j])->owner == 12);
+			assert_true(pd_tree_owner(&f.tree, s2->ephemerals[j]) == 12);
 	}
 	for (i = 0; i < N; i++)
 		if (in_list[i])
