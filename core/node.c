@@ -9,6 +9,7 @@
 
 #include "assert.h"
 #include "err.h"
+#include "log.h"
 #include "server_int.h"
 
 static const uint8_t node_default_secret[16] = {0x70, 0x61, 0x64, 0x64, 0x6f, 0x63, 0x6b, 0x2d,
@@ -264,6 +265,55 @@ const char *node_path(struct pd_node *node, uint32_t idx, size_t *len)
 	*len = pd_tree_path(&node->tree, idx, (char *)node->path_buf.data, n + 1);
 	PD_ASSERT(*len == n);
 	return (const char *)node->path_buf.data;
+}
+
+int node_commit(struct pd_node *node, struct pd_txn_hdr *hdr)
+{
+	int err = apply_txn(node, node->txn.data, node->txn.len, hdr);
+	struct pd_effects *fx = node->fx;
+	uint8_t rh[PD_LOG_RECORD_HEADER_BYTES];
+	struct pd_effect e;
+	memset(&e, 0, sizeof(e));
+	e.type = PD_FX_LOG_APPEND;
+	e.zxid = hdr->zxid;
+	e.offset = fx->bytes.len;
+	pd_log_record_header(rh, node->txn.data, (uint32_t)node->txn.len);
+	if (pd_buf_append(&node->io_mem, &fx->bytes, rh, sizeof(rh)) != 0 ||
+	    pd_buf_append(&node->io_mem, &fx->bytes, node->txn.data, node->txn.len) != 0)
+		return err;
+	e.len = fx->bytes.len - e.offset;
+	if (node_fx_push(node, &e) != 0)
+		fx->bytes.err = PD_ENOMEM;
+	return err;
+}
+
+pd_zxid pd_node_last_zxid(const struct pd_node *node)
+{
+	return node->last_zxid;
+}
+
+int pd_node_replay(struct pd_node *node, const uint8_t *txn, size_t len, uint64_t now_ms, int64_t wall_ms)
+{
+	struct pd_effects scratch;
+	struct pd_txn_hdr hdr;
+	struct pd_jr jr;
+	int rc;
+	pd_jr_init(&jr, txn, len, UINT32_MAX);
+	if (pd_txn_read_hdr(&jr, &hdr) != 0)
+		return PD_EPROTO;
+	if (hdr.zxid <= node->last_zxid)
+		return 0;
+	memset(&scratch, 0, sizeof(scratch));
+	node->now_ms = now_ms;
+	node->wall_ms = wall_ms;
+	node->fx = &scratch;
+	rc = apply_txn(node, txn, len, &hdr);
+	node->fx = NULL;
+	pd_effects_free(node, &scratch);
+	prep_overlay_clear(node);
+	/* Replayed errors (a create the tree already has...) are expected;
+	 * only undecodable bytes are a failure. */
+	return rc == PD_EPROTO ? PD_EPROTO : 0;
 }
 
 struct pd_conn *node_conn(struct pd_node *node, uint32_t id)

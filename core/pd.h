@@ -15,8 +15,11 @@
  *  - PD_FX_TIMER asks for a PD_EV_TICK at or after at_ms; a later TIMER
  *    effect replaces an earlier one.
  *  - In this standalone build a write is applied within the step that
- *    received it.  PD_FX_LOG_APPEND / PD_EV_LOG_DURABLE are reserved for
- *    durability (issue 3): replies will then wait for the durable event.
+ *    received it, and PD_FX_LOG_APPEND carries its log record, appended
+ *    before the reply in the effect list.  The driver must write log records
+ *    before it sends the replies of the same step; it does not wait for
+ *    fsync yet.  PD_EV_LOG_DURABLE is reserved for durability (issue 3),
+ *    when replies will wait for the durable event.
  */
 #ifndef PD_PD_H
 #define PD_PD_H
@@ -53,7 +56,7 @@ enum pd_effect_type {
 	PD_FX_FOURLW,   /* conn, word: render with pd_admin_render, send, close,
 			 * then report PD_EV_CONN_CLOSED for conn */
 	PD_FX_TIMER,    /* at_ms */
-	PD_FX_LOG_APPEND, /* reserved */
+	PD_FX_LOG_APPEND, /* bytes: one log record (log.h) for the txn with zxid */
 };
 
 struct pd_effect {
@@ -62,6 +65,7 @@ struct pd_effect {
 	size_t offset; /* into effects->bytes */
 	size_t len;
 	uint64_t at_ms;
+	pd_zxid zxid;
 	char word[4];
 	uint64_t stmk_mask;
 };
@@ -102,6 +106,13 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 const uint8_t *pd_effect_bytes(const struct pd_effects *fx, const struct pd_effect *e);
 void pd_effects_reset(struct pd_effects *fx);
 void pd_effects_free(struct pd_node *node, struct pd_effects *fx);
+
+/* Recovery: applies one logged transaction (the bytes of a log record)
+ * before the node serves clients.  A transaction at or below the node's
+ * zxid is skipped.  Returns 0, or PD_EPROTO for bytes that are not a
+ * transaction the node can apply after its current zxid. */
+int pd_node_replay(struct pd_node *node, const uint8_t *txn, size_t len, uint64_t now_ms, int64_t wall_ms);
+pd_zxid pd_node_last_zxid(const struct pd_node *node);
 
 /* Renders a four-letter-word answer into out (ASCII, no frame). */
 int pd_admin_render(struct pd_node *node, const char word[4], uint64_t stmk_mask,

@@ -92,7 +92,7 @@ bool request_connect(struct pd_node *node, struct pd_conn *conn, const uint8_t *
 		int64_t id = pd_session_next_id(&node->sessions);
 		struct pd_txn_hdr hdr;
 		if (prep_create_session(node, id, timeout, request_next_zxid(node)) != 0 ||
-		    apply_txn(node, node->txn.data, node->txn.len, &hdr) != 0) {
+		    node_commit(node, &hdr) != 0) {
 			node_conn_close(node, conn);
 			return false;
 		}
@@ -219,7 +219,7 @@ static bool request_write(struct pd_node *node, struct pd_conn *conn, const stru
 		node_reply_header(node, conn, req->xid, node->last_zxid, pd_err_wire(PD_ENOMEM));
 		return true;
 	}
-	err = apply_txn(node, node->txn.data, node->txn.len, &hdr);
+	err = node_commit(node, &hdr);
 	prep_overlay_clear(node);
 	node->commit_count++;
 	request_latency(node, conn, req->type, req->xid, hdr.zxid, start_ms);
@@ -853,7 +853,7 @@ static void request_expire_sessions(struct pd_node *node)
 				s->closing = true; /* retried by nobody: fail closed rather than loop */
 				continue;
 			}
-			(void)apply_txn(node, node->txn.data, node->txn.len, &hdr);
+			(void)node_commit(node, &hdr);
 			prep_overlay_clear(node);
 			node->sessions_expired++;
 			/* The client learns of the expiry when it reconnects. */
@@ -907,7 +907,7 @@ static void request_reap(struct pd_node *node)
 		req.version = -1;
 		if (prep_write(node, NULL, 0, &req, request_next_zxid(node)) != 0)
 			continue;
-		(void)apply_txn(node, node->txn.data, node->txn.len, &hdr);
+		(void)node_commit(node, &hdr);
 		prep_overlay_clear(node);
 	}
 }

@@ -145,6 +145,10 @@ int prep_create_session(struct pd_node *node, int64_t session_id, int32_t timeou
 int prep_error(struct pd_node *node, int64_t session_id, int32_t cxid, int32_t type, int32_t err, pd_zxid zxid);
 void prep_overlay_clear(struct pd_node *node);
 
+/* node.c: applies node->txn (apply_txn) and records it for the log
+ * (PD_FX_LOG_APPEND).  Returns apply_txn's result. */
+int node_commit(struct pd_node *node, struct pd_txn_hdr *hdr);
+
 /* apply.c: applies the txn bytes; fills node->results (one per op; a
  * non-multi txn gives one result).  Returns the txn-level error (0 for a
  * multi, whose failure is in the results). */

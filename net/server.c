@@ -29,6 +29,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "err.h"
 #include "net.h"
 
@@ -48,6 +49,7 @@ struct server_conn {
 
 struct server {
 	struct pd_config cfg;
+	struct disk disk;
 	struct pd_node *node;
 	struct pd_effects fx;
 	int epfd;
@@ -288,6 +290,8 @@ static void server_effects(struct server *s)
 			server_arm_timer(s, e->at_ms);
 			break;
 		case PD_FX_LOG_APPEND:
+			if (disk_append(&s->disk, pd_effect_bytes(&s->fx, e), e->len, e->zxid) != 0)
+				net_log("ERROR", "cannot queue the log record of zxid 0x%llx", (unsigned long long)e->zxid);
 			break;
 		}
 	}
@@ -360,6 +364,9 @@ static bool server_flush_one(struct server *s, int fd)
 static void server_flush(struct server *s)
 {
 	uint32_t i;
+	/* The log records of this turn reach the file before its replies leave. */
+	if (s->disk.pending_len > 0)
+		(void)disk_flush(&s->disk);
 	/* server_flush_one may drop connections, which can queue more output;
 	 * walk by index so appended entries are flushed too. */
 	for (i = 0; i < s->dirty_count; i++) {
@@ -548,6 +555,10 @@ static int server_setup(struct server *s, const char *config_path)
 		net_log("ERROR", "%s", errmsg);
 		return 1;
 	}
+	if (disk_open_and_replay(&s->disk, s->cfg.data_log_dir, s->node, errmsg, sizeof(errmsg)) != 0) {
+		net_log("ERROR", "recovery: %s", errmsg);
+		return 2;
+	}
 	if (server_listen(s, errmsg, sizeof(errmsg)) != 0) {
 		net_log("ERROR", "%s", errmsg);
 		return 2;
@@ -584,6 +595,7 @@ static void server_teardown(struct server *s)
 			close((int)i);
 			free(s->conns[i].out);
 		}
+	disk_close(&s->disk);
 	free(s->conns);
 	free(s->dirty);
 	free(s->rbuf);
@@ -609,6 +621,7 @@ int net_server_run(const char *config_path)
 	int rc;
 	memset(&s, 0, sizeof(s));
 	s.listen_fd = s.epfd = s.timer_fd = s.signal_fd = -1;
+	s.disk.fd = -1;
 	rc = server_setup(&s, config_path);
 	if (rc != 0) {
 		server_teardown(&s);

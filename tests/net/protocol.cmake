@@ -1,2 +1,3 @@
 # The paddock binary's commands and configuration errors.
 pd_add_py_test(cli_paddock SCRIPT tests/net/test_cli.py LABELS net TIMEOUT 120)
+pd_add_py_test(restart_recovery SCRIPT tests/net/test_restart.py LABELS net TIMEOUT 120)
