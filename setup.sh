@@ -16,7 +16,7 @@ packages=(
   clang                 # libFuzzer target
   libzookeeper-mt-dev zookeeper-bin   # the real ZooKeeper C client: tests and bench
   zookeeper             # Apache ZooKeeper 3.8 (Java): differential tests, zkCli.sh, bench
-  python3 python3-kazoo python3-pytest python3-puresasl  # kazoo tests and its own suite
+  python3 python3-kazoo python3-pytest python3-pure-sasl  # kazoo tests and its own suite
   python3-mock python3-objgraph python3-eventlet python3-gevent  # imported by kazoo's suite
   netcat-openbsd procps
 )

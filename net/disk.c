@@ -139,7 +139,8 @@ int disk_open_and_replay(struct disk *d, const char *data_log_dir, struct pd_nod
 		names[count++] = strdup(de->d_name);
 	}
 	closedir(dir);
-	qsort(names, count, sizeof(char *), disk_cmp_names);
+	if (count > 1)
+		qsort(names, count, sizeof(char *), disk_cmp_names);
 	for (i = 0; i < count && rc == 0; i++) {
 		char path[PD_CONFIG_PATH_MAX + 64];
 		size_t len = 0, off = 0;
