@@ -10,9 +10,12 @@ One run of this script:
   3. warms each server up, then runs the same workloads (create, set, get for a
      few clients x outstanding settings) against each, alternating the server
      order from one measurement to the next,
-  4. stops both, then starts a fresh instance of each and runs the memory
+  4. measures each server's capacity with bench_raw, a generator that speaks the
+     client protocol itself (one epoll thread, deep pipelining), because on a
+     small machine the C client's CPU cost caps what bench_client can show,
+  5. stops both, then starts a fresh instance of each and runs the memory
      benchmark (1,000,000 znodes of 100 bytes) against it,
-  5. stops every server by PID and removes every temporary directory (also on
+  6. stops every server by PID and removes every temporary directory (also on
      failure or Ctrl-C), and prints Markdown tables on stdout.
 
 The load generator runs on the same machine and competes with the server for
@@ -108,8 +111,9 @@ def server_version(srv):
 def find_tools(args, workdir):
     """--bench-dir if given, else a fresh standalone CMake build of bench/ in the run's temporary directory."""
     if args.bench_dir:
-        if not all(os.access(os.path.join(args.bench_dir, t), os.X_OK) for t in ("bench_client", "bench_memory")):
-            sys.exit("bench_client/bench_memory not found in %s" % args.bench_dir)
+        if not all(os.access(os.path.join(args.bench_dir, t), os.X_OK)
+                   for t in ("bench_client", "bench_memory", "bench_raw")):
+            sys.exit("bench_client/bench_memory/bench_raw not found in %s" % args.bench_dir)
         return args.bench_dir
     bdir = os.path.join(workdir, "bench-build")
     log("building bench tools in %s (standalone CMake build of bench/)" % bdir)
@@ -219,6 +223,8 @@ def main():
                     help="seconds of mixed load on each fresh server before the first measurement")
     ap.add_argument("--repeat", type=int, default=1, help="runs per cell; the median by ops/s is reported")
     ap.add_argument("--value-size", type=int, default=100)
+    ap.add_argument("--capacity", default="8x128",
+                    help="comma list of CONNSxDEPTH for bench_raw (empty skips the capacity runs)")
     ap.add_argument("--memory-znodes", type=int, default=1000000, help="0 skips the memory benchmark")
     ap.add_argument("--memory-parents", type=int, default=1000)
     ap.add_argument("--zk-heap", default="3g", help="ZooKeeper JVM -Xmx")
@@ -241,7 +247,7 @@ def main():
         ops = [o.strip() for o in saved.ops.split(",") if o.strip()]
         settings = [tuple(int(x) for x in s.lower().split("x")) for s in saved.settings.split(",") if s.strip()]
         print_markdown(saved, d["info"], d["versions"], servers, ops, settings, d["throughput"], d["memory"],
-                       d["commands"])
+                       d["commands"], d.get("capacity", []))
         return
 
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
@@ -270,6 +276,7 @@ def main():
     }
     versions = {}
     results = []   # throughput rows
+    capacity = []  # bench_raw rows
     memory = {}    # server -> bench_memory result
     commands = {}  # kind -> generic command
 
@@ -305,7 +312,31 @@ def main():
                             r = run_tool(cmd, timeout=args.duration + args.warmup + 600)
                             r.update(server=kind, rep=rep)
                             results.append(r)
-                            save_json(args, info, versions, results, memory, commands)
+                            save_json(args, info, versions, results, memory, commands, capacity)
+        cap_settings = [tuple(int(x) for x in s.lower().split("x")) for s in args.capacity.split(",") if s.strip()]
+        n = 0
+        for op in ops:
+            for conns, depth in cap_settings:
+                for rep in range(args.repeat):
+                    order = servers if n % 2 == 0 else list(reversed(servers))
+                    n += 1
+                    for kind in order:
+                        cmd = [os.path.join(tools, "bench_raw"), "--hosts", live[kind].hosts, "--op", op,
+                               "--conns", str(conns), "--depth", str(depth), "--duration", "%g" % args.duration,
+                               "--warmup", "%g" % args.warmup, "--value-size", str(args.value_size),
+                               "--prefix", "/benchraw-%s-%d" % (op, rep), "--label", kind]
+                        commands["capacity"] = re.sub(r"--op \S+ --conns \S+ --depth \S+",
+                                                      "--op $OP --conns $CONNS --depth $DEPTH",
+                                                      generic(cmd)).replace("/benchraw-%s-%d" % (op, rep),
+                                                                            "/benchraw-$OP-$REP")
+                        wait_quiet(args)
+                        cpu0 = harness_cpu(live[kind].proc.pid)
+                        r = run_tool(cmd, timeout=args.duration + args.warmup + 600)
+                        cpu1 = harness_cpu(live[kind].proc.pid)
+                        r.update(server=kind, rep=rep, server_cpu_s=(cpu1 - cpu0) if cpu0 is not None and
+                                 cpu1 is not None else -1)
+                        capacity.append(r)
+                        save_json(args, info, versions, results, memory, commands, capacity)
     finally:
         for srv in live.values():
             srv.stop()
@@ -326,20 +357,30 @@ def main():
                 wait_quiet(args)
                 memory[kind] = run_tool(cmd, timeout=3600)
                 memory[kind]["server"] = kind
-                save_json(args, info, versions, results, memory, commands)
+                save_json(args, info, versions, results, memory, commands, capacity)
             finally:
                 srv.stop()
 
-    save_json(args, info, versions, results, memory, commands)
-    print_markdown(args, info, versions, servers, ops, settings, results, memory, commands)
+    save_json(args, info, versions, results, memory, commands, capacity)
+    print_markdown(args, info, versions, servers, ops, settings, results, memory, commands, capacity)
 
 
-def save_json(args, info, versions, results, memory, commands):
+def harness_cpu(pid):
+    """User+system CPU seconds of a process so far (/proc/PID/stat), None if unreadable."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def save_json(args, info, versions, results, memory, commands, capacity):
     """Rewritten after every measurement, so an interrupted run keeps what it measured."""
     if args.json:
         with open(args.json + ".tmp", "w") as f:
             json.dump({"info": info, "versions": versions, "throughput": results, "memory": memory,
-                       "commands": commands}, f, indent=1)
+                       "commands": commands, "capacity": capacity}, f, indent=1)
         os.replace(args.json + ".tmp", args.json)
 
 
@@ -365,7 +406,52 @@ def median_run(results, server, op, c, o):
     return rs[(len(rs) - 1) // 2]
 
 
-def print_markdown(args, info, versions, servers, ops, settings, results, memory, commands):
+def median_capacity(capacity, server, op, conns, depth):
+    rs = [r for r in capacity if r["server"] == server and r["op"] == op and r["conns"] == conns
+          and r["depth"] == depth]
+    if not rs:
+        return None
+    rs.sort(key=lambda r: r["ops_per_s"])
+    return rs[(len(rs) - 1) // 2]
+
+
+def print_capacity(p, args, names, servers, ops, capacity):
+    keys = sorted({(int(r["conns"]), int(r["depth"])) for r in capacity})
+    p("Server capacity with bench_raw (the client protocol spoken directly by one epoll thread, "
+      "%g s measured after %g s warm-up, %d-byte values%s):"
+      % (args.duration, args.warmup, args.value_size, ", median of %d runs" % args.repeat if args.repeat > 1 else ""))
+    p("")
+    p("| op | conns x depth | server | ops/s | p50 ms | p99 ms | errors | server CPU | server CPU us/op | "
+      "generator CPU |")
+    p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for op in ops:
+        for conns, depth in keys:
+            for k in servers:
+                r = median_capacity(capacity, k, op, conns, depth)
+                if r is None:
+                    continue
+                srv = r["server_cpu_s"] / r["seconds"] if r.get("server_cpu_s", -1) >= 0 else None
+                us_op = "%.1f" % (r["server_cpu_s"] * 1e6 / r["ops"]) if srv is not None and r["ops"] else "?"
+                p("| %s | %d x %d | %s | %.0f | %s | %s | %d | %s | %s | %s |" % (
+                    op, conns, depth, names[k], r["ops_per_s"], fmt_ms(r["p50_us"]), fmt_ms(r["p99_us"]),
+                    r["errors"], fmt_cores(srv), us_op, fmt_cores(r["client_cpu_s"] / r["seconds"])))
+    p("")
+    if len(servers) == 2:
+        a, b = names[servers[0]], names[servers[1]]
+        p("| op | conns x depth | %s ops/s | %s ops/s | %s / %s |" % (a, b, b, a))
+        p("|---|---|---:|---:|---:|")
+        for op in ops:
+            for conns, depth in keys:
+                ra = median_capacity(capacity, servers[0], op, conns, depth)
+                rb = median_capacity(capacity, servers[1], op, conns, depth)
+                if ra is None or rb is None:
+                    continue
+                p("| %s | %d x %d | %.0f | %.0f | %.2fx |" % (op, conns, depth, ra["ops_per_s"], rb["ops_per_s"],
+                                                            rb["ops_per_s"] / ra["ops_per_s"]))
+        p("")
+
+
+def print_markdown(args, info, versions, servers, ops, settings, results, memory, commands, capacity=()):
     names = {"zookeeper": "ZooKeeper", "paddock": "paddock"}
     p = print
     p("Run: `%s` (%s)" % (info["argv"], info["date"]))
@@ -417,6 +503,8 @@ def print_markdown(args, info, versions, servers, ops, settings, results, memory
                         "%.2fx" % (rb["ops_per_s"] / ra["ops_per_s"]) if ra["ops_per_s"] else "-",
                         fmt_ms(ra["p99_us"]), fmt_ms(rb["p99_us"])))
             p("")
+    if capacity:
+        print_capacity(p, args, names, servers, ops, capacity)
     if memory:
         p("Memory: %d znodes of %d bytes (%d parents); bytes per znode = (RSS after - RSS before) / znodes:"
           % (args.memory_znodes, args.value_size, args.memory_parents))
@@ -442,7 +530,8 @@ def print_markdown(args, info, versions, servers, ops, settings, results, memory
     if commands:
         p("Commands (run.py fills in the port and PID of each server):")
         p("")
-        titles = {"warmup": "server warm-up", "client": "throughput and latency"}
+        titles = {"warmup": "server warm-up", "client": "throughput and latency",
+                  "capacity": "server capacity (bench_raw)"}
         for k, v in sorted(commands.items(), key=lambda kv: (kv[0] != "warmup", kv[0])):
             p("- %s:" % titles.get(k, k.replace("memory-", "memory, ")))
             p("")
