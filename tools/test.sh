@@ -3,6 +3,8 @@
 #   tools/test.sh                 every test of build/ (unit, tool, net, diff, kazoo, fuzz)
 #   tools/test.sh --sanitize      configure+build build-asan/ (ASan+UBSan) and run its unit,
 #                                 tool, fuzz and net tests (the slow kazoo/diff groups excluded)
+#   tools/test.sh --fuzz          build the libFuzzer target with clang in build-fuzz/ and run
+#                                 the fuzz group there (corpus replay + 30 s bounded fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -12,6 +14,10 @@ if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ctest --test-dir build-asan --output-on-failure -LE 'kazoo|diff|bench'
+elif [ "${1:-}" = "--fuzz" ]; then
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPD_FUZZ=ON >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target fuzz_request fuzz_replay_corpus
+  ctest --test-dir build-fuzz --output-on-failure -L fuzz
 else
   ctest --test-dir build --output-on-failure
 fi
