@@ -1204,6 +1204,19 @@ static void fd_find_lost_closes(struct fd_ctx *c, struct fd_outcome *o)
 	}
 }
 
+/* A PD_FX_CLOSE the core could not record for lack of memory (say, of the
+ * helper connection whose session the input took over) is kept and emitted at
+ * the core's next step, whichever event that is.  One bare tick right after
+ * the input, while the input is still known, lets that close arrive where the
+ * driver can tell it apart from output that a helper must never get. */
+static void fd_settle(struct fd_ctx *c)
+{
+	struct pd_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PD_EV_TICK;
+	(void)fd_step(c, &ev);
+}
+
 static uint64_t fd_run_once(struct fd_ctx *c, const uint8_t *data, size_t len, struct fd_outcome *o)
 {
 	uint8_t flags = len > 0 ? data[0] : 0;
@@ -1251,6 +1264,8 @@ static uint64_t fd_run_once(struct fd_ctx *c, const uint8_t *data, size_t len, s
 	fd_feed(c, p, plen, flags, chunk);
 	pd_node_mem(c->node)->fail_countdown = 0;
 	pd_node_io_mem(c->node)->fail_countdown = 0;
+	if (c->fault_active)
+		fd_settle(c);
 	if (c->enomem_pending)
 		fd_find_lost_closes(c, o);
 	o->closed_in_feed = !c->fuzz.open && c->fuzz.closed_by_core;

@@ -32,24 +32,20 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Core bugs already reported and not yet fixed, with reproducers in
- * tests/fuzz/corpus (expect.txt): PD_FUZZ_SKIP_KNOWN=1 lets a run go past them.
- *  - b-path-null-setwatches: setWatches listing a null path makes the core send
- *    a notification whose path is a null ustring (wire-protocol.md 1.2);
- *  - f-io-4lw-not-whitelisted: when the whitelist refusal text cannot be
- *    appended (I/O allocation failure), node_try_fourlw still emits a
- *    PD_FX_SEND pointing past the effect bytes;
- *  - repro-reattach-lost-close: when an I/O allocation fails while a
- *    ConnectRequest takes over another connection's session, the PD_FX_CLOSE
- *    of that other connection is lost and the driver cannot know it is gone.
+ * tests/fuzz/corpus (expect.txt): PD_FUZZ_SKIP_KNOWN=1 lets a long run go past
+ * them.  None is open now; known_violation() keeps the mechanism for the next.
  * (Fixed since they were found here: a use after free when a four-letter word
- * closed the connection, -1001 in a reply header when applying a write ran out
- * of memory, setWatches answered with xid -8 whatever the request's xid.) */
+ * closed the connection; -1001 in a reply header when applying a write ran out
+ * of memory; setWatches answered with xid -8 whatever the request's xid; a
+ * notification with a null path after setWatches listed one; a PD_FX_SEND past
+ * the effect bytes when the 4lw refusal text could not be appended; a lost
+ * PD_FX_CLOSE when a re-attach ran out of memory.) */
 static bool skip_known;
 
 static bool known_violation(const char *v)
 {
-	return strstr(v, "with a null path") != NULL || strstr(v, "beyond the") != NULL ||
-	       strstr(v, "without a PD_FX_CLOSE") != NULL;
+	(void)v;
+	return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
