@@ -31,6 +31,7 @@ void pd_config_defaults(struct pd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tick_ms = 3000;
+	cfg->force_sync = true;
 	cfg->init_limit = 10;
 	cfg->sync_limit = 5;
 	cfg->session_timeout_ms_min = -1;
@@ -219,6 +220,11 @@ static int config_apply(struct pd_config *cfg, const char *key, size_t key_len, 
 		if (config_bool(v, &b) != 0)
 			return -1;
 		cfg->reconfig_enabled = b;
+		return 0;
+	}
+	if (KEY("forceSync")) {
+		/* ZooKeeper syncs unless the value is exactly "no". */
+		cfg->force_sync = strcmp(v, "no") != 0;
 		return 0;
 	}
 	if (KEY("standaloneEnabled")) {

@@ -88,6 +88,7 @@ struct pd_config {
 	uint32_t outbuf_bytes_max;    /* per-connection output limit before the client is dropped */
 	/* set by the world, not by zoo.cfg */
 	uint64_t prng_seed; /* 0: derived from the start time */
+	bool force_sync;    /* forceSync: fdatasync the log before answering (default yes) */
 };
 
 /* Fills defaults (ZooKeeper's where it has them). */

@@ -219,3 +219,27 @@ void pd_slab_free(struct pd_slab *slab, void *ptr, size_t bytes)
 	memcpy(ptr, &slab->free_lists[size / 8], sizeof(void *));
 	slab->free_lists[size / 8] = ptr;
 }
+
+int pd_ring_reserve(struct pd_mem *mem, void **items, uint32_t *head, uint32_t count, uint32_t *cap,
+		    size_t item_size)
+{
+	uint32_t fresh_cap, first;
+	uint8_t *fresh;
+	if (count < *cap)
+		return 0;
+	fresh_cap = *cap == 0 ? 64 : *cap * 2;
+	fresh = pd_mem_alloc(mem, (size_t)fresh_cap * item_size);
+	if (fresh == NULL)
+		return PD_ENOMEM;
+	/* the items from head to the end of the old ring, then the wrapped rest */
+	first = *cap - *head < count ? *cap - *head : count;
+	if (count > 0) {
+		memcpy(fresh, (uint8_t *)*items + (size_t)*head * item_size, (size_t)first * item_size);
+		memcpy(fresh + (size_t)first * item_size, *items, (size_t)(count - first) * item_size);
+	}
+	pd_mem_free(mem, *items, (size_t)*cap * item_size);
+	*items = fresh;
+	*cap = fresh_cap;
+	*head = 0;
+	return 0;
+}

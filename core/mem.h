@@ -46,6 +46,11 @@ bool pd_mem_headroom(const struct pd_mem *mem, uint64_t bytes);
 void *pd_mem_realloc(struct pd_mem *mem, void *ptr, size_t old_bytes, size_t new_bytes);
 /* Copies bytes into a fresh allocation. */
 void *pd_mem_dup(struct pd_mem *mem, const void *src, size_t bytes);
+/* A FIFO kept as a ring of fixed-size items: makes room for one more item,
+ * doubling the ring (and unwrapping it to head 0) when it is full.  Returns
+ * 0 or PD_ENOMEM (the ring untouched). */
+int pd_ring_reserve(struct pd_mem *mem, void **items, uint32_t *head, uint32_t count, uint32_t *cap,
+		    size_t item_size);
 
 /*
  * A size-classed allocator for small blocks (znode records), carved from

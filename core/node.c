@@ -71,11 +71,26 @@ static void node_conn_free(struct pd_node *node, struct pd_conn *conn)
 		if (s != NULL && s->conn == conn->id)
 			s->conn = PD_CONN_NONE;
 	}
+	if (conn->held)
+		node->held_conns--;
 	pd_auth_free(&node->mem, &conn->auth);
 	pd_buf_free(&node->io_mem, &conn->in);
 	node->conns[conn->id] = NULL;
 	node->conn_count--;
 	pd_mem_free(&node->mem, conn, sizeof(*conn));
+}
+
+static void node_pending_free(struct pd_node *node)
+{
+	struct pend_queue *q = &node->pending;
+	while (q->count > 0) {
+		struct pend *p = &q->items[q->head];
+		pd_mem_free(&node->io_mem, p->txn, p->txn_len);
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+	}
+	pd_mem_free(&node->io_mem, q->items, (size_t)q->cap * sizeof(*q->items));
+	memset(q, 0, sizeof(*q));
 }
 
 void pd_node_destroy(struct pd_node *node)
@@ -87,8 +102,8 @@ void pd_node_destroy(struct pd_node *node)
 	for (i = 0; i < node->conns_cap; i++)
 		if (node->conns[i] != NULL)
 			node_conn_free(node, node->conns[i]);
-	prep_overlay_clear(node);
-	pd_map64_free(&node->overlay);
+	node_pending_free(node);
+	prep_overlay_free(node);
 	pd_mem_free(&node->mem, node->conns, node->conns_cap * sizeof(*node->conns));
 	pd_buf_free(&node->io_mem, &node->txn);
 	pd_buf_free(&node->io_mem, &node->scratch);
@@ -267,24 +282,71 @@ const char *node_path(struct pd_node *node, uint32_t idx, size_t *len)
 	return (const char *)node->path_buf.data;
 }
 
-int node_commit(struct pd_node *node, struct pd_txn_hdr *hdr)
+int node_log_txn(struct pd_node *node, const struct pend *p)
 {
-	int err = apply_txn(node, node->txn.data, node->txn.len, hdr);
 	struct pd_effects *fx = node->fx;
+	struct pend_queue *q = &node->pending;
 	uint8_t rh[PD_LOG_RECORD_HEADER_BYTES];
 	struct pd_effect e;
+	struct pend *slot;
+	uint8_t *copy;
+	size_t bytes_len = fx->bytes.len;
+	PD_ASSERT(p->zxid == node->next_zxid + 1);
+	PD_ASSERT(node->txn.len >= 32 && pd_be64(node->txn.data + 12) == (uint64_t)p->zxid);
+	if (pd_ring_reserve(&node->io_mem, (void **)&q->items, &q->head, q->count, &q->cap, sizeof(*q->items)) != 0)
+		return PD_ENOMEM;
+	copy = pd_mem_alloc(&node->io_mem, node->txn.len);
+	if (copy == NULL)
+		return PD_ENOMEM;
+	memcpy(copy, node->txn.data, node->txn.len);
 	memset(&e, 0, sizeof(e));
 	e.type = PD_FX_LOG_APPEND;
-	e.zxid = hdr->zxid;
+	e.zxid = p->zxid;
 	e.offset = fx->bytes.len;
 	pd_log_record_header(rh, node->txn.data, (uint32_t)node->txn.len);
 	if (pd_buf_append(&node->io_mem, &fx->bytes, rh, sizeof(rh)) != 0 ||
 	    pd_buf_append(&node->io_mem, &fx->bytes, node->txn.data, node->txn.len) != 0)
-		return err;
+		goto fail;
 	e.len = fx->bytes.len - e.offset;
 	if (node_fx_push(node, &e) != 0)
-		fx->bytes.err = PD_ENOMEM;
-	return err;
+		goto fail;
+	slot = &q->items[(q->head + q->count) % q->cap];
+	*slot = *p;
+	slot->txn = copy;
+	slot->txn_len = node->txn.len;
+	q->count++;
+	node->next_zxid = p->zxid;
+	return 0;
+fail:
+	fx->bytes.len = bytes_len;
+	fx->bytes.err = 0;
+	pd_mem_free(&node->io_mem, copy, node->txn.len);
+	return PD_ENOMEM;
+}
+
+/* PD_EV_LOG_DURABLE: apply and answer, in zxid order, everything the log
+ * now holds; then let held connections read on. */
+static void node_durable(struct pd_node *node, pd_zxid zxid)
+{
+	struct pend_queue *q = &node->pending;
+	uint32_t i;
+	if (zxid > node->next_zxid)
+		zxid = node->next_zxid; /* a driver cannot make durable what was never logged */
+	if (zxid > node->durable_zxid)
+		node->durable_zxid = zxid;
+	while (q->count > 0 && q->items[q->head].zxid <= node->durable_zxid) {
+		struct pend p = q->items[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		request_finish(node, &p);
+		prep_applied(node, p.zxid);
+		pd_mem_free(&node->io_mem, p.txn, p.txn_len);
+	}
+	for (i = 0; node->held_conns > 0 && i < node->conns_cap; i++) {
+		struct pd_conn *conn = node->conns[i];
+		if (conn != NULL && conn->held && conn->pending_writes == 0 && conn->state != CONN_CONNECTING)
+			node_conn_resume(node, conn);
+	}
 }
 
 pd_zxid pd_node_last_zxid(const struct pd_node *node)
@@ -307,10 +369,12 @@ int pd_node_replay(struct pd_node *node, const uint8_t *txn, size_t len, uint64_
 	node->now_ms = now_ms;
 	node->wall_ms = wall_ms;
 	node->fx = &scratch;
+	PD_ASSERT(node->pending.count == 0);
 	rc = apply_txn(node, txn, len, &hdr);
 	node->fx = NULL;
 	pd_effects_free(node, &scratch);
-	prep_overlay_clear(node);
+	node->next_zxid = node->last_zxid;
+	node->durable_zxid = node->last_zxid;
 	/* Replayed errors (a create the tree already has...) are expected;
 	 * only undecodable bytes are a failure. */
 	return rc == PD_EPROTO ? PD_EPROTO : 0;
@@ -365,6 +429,7 @@ static int node_conn_open(struct pd_node *node, const struct pd_event *ev)
 	if (conn == NULL)
 		return PD_ENOMEM;
 	conn->id = ev->conn;
+	conn->serial = ++node->conn_serial;
 	conn->state = CONN_NEW;
 	conn->opened_ms = node->now_ms;
 	conn->last_cxid = -1;
@@ -435,11 +500,24 @@ static int node_try_fourlw(struct pd_node *node, struct pd_conn *conn, const uin
 	/* The connection stays known while the driver renders the answer, so
 	 * it counts in srvr/stat as ZooKeeper's does; the driver reports its
 	 * closure once the answer is flushed. */
-	node_fx_push(node, &e);
+	if (node_fx_push(node, &e) != 0) {
+		/* The driver cannot answer a word it never hears of. */
+		node->fx->bytes.err = PD_ENOMEM;
+		node_conn_close(node, conn);
+		return 1;
+	}
 	conn->state = CONN_FOURLW;
 	conn->packets_received++;
 	node->packets_received++;
 	return 2;
+}
+
+static void node_conn_hold(struct pd_node *node, struct pd_conn *conn)
+{
+	if (!conn->held) {
+		conn->held = true;
+		node->held_conns++;
+	}
 }
 
 /* Processes complete frames in p[0..len).  Returns the bytes consumed, or
@@ -450,7 +528,7 @@ static size_t node_conn_frames(struct pd_node *node, struct pd_conn *conn, const
 	for (;;) {
 		size_t avail = len - off;
 		int32_t frame_len;
-		if (conn->state == CONN_FOURLW || conn->state == CONN_CLOSING)
+		if (conn->state == CONN_FOURLW || conn->state == CONN_CLOSING || conn->closing_session)
 			return len; /* anything after the word, or after a close, is ignored */
 		if (avail < 4)
 			return off;
@@ -463,6 +541,12 @@ static size_t node_conn_frames(struct pd_node *node, struct pd_conn *conn, const
 			if (r == -1)
 				return off;
 		}
+		/* Like ZooKeeper, read nothing more while the session is being
+		 * created (it stops receiving until the session is established). */
+		if (conn->state == CONN_CONNECTING) {
+			node_conn_hold(node, conn);
+			return off;
+		}
 		frame_len = (int32_t)pd_be32(p + off);
 		if (frame_len < 0 || (uint32_t)frame_len > node->cfg.packet_bytes_max) {
 			node_conn_close(node, conn);
@@ -470,6 +554,12 @@ static size_t node_conn_frames(struct pd_node *node, struct pd_conn *conn, const
 		}
 		if (avail - 4 < (size_t)frame_len)
 			return off;
+		/* A read waits behind the connection's pending writes, so that
+		 * replies keep the order of requests (zab-and-server.md §5.4). */
+		if (conn->pending_writes > 0 && (frame_len < 8 || !pd_proto_op_is_write((int32_t)pd_be32(p + off + 8)))) {
+			node_conn_hold(node, conn);
+			return off;
+		}
 		conn->packets_received++;
 		node->packets_received++;
 		if (conn->state == CONN_NEW) {
@@ -481,6 +571,21 @@ static size_t node_conn_frames(struct pd_node *node, struct pd_conn *conn, const
 		}
 		off += 4 + (size_t)frame_len;
 	}
+}
+
+void node_conn_resume(struct pd_node *node, struct pd_conn *conn)
+{
+	size_t used;
+	conn->held = false;
+	node->held_conns--;
+	if (conn->in.len == 0)
+		return;
+	used = node_conn_frames(node, conn, conn->in.data, conn->in.len);
+	if (used == SIZE_MAX)
+		return;
+	pd_buf_consume(&conn->in, used);
+	if (conn->in.len == 0 && conn->in.cap > 65536)
+		pd_buf_free(&node->io_mem, &conn->in);
 }
 
 static int node_conn_data(struct pd_node *node, const struct pd_event *ev)
@@ -558,6 +663,7 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 		request_tick(node);
 		break;
 	case PD_EV_LOG_DURABLE:
+		node_durable(node, ev->zxid);
 		break;
 	}
 	node_arm_timer(node);

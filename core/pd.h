@@ -14,12 +14,15 @@
  *    request that caused it, and before any later reply on that connection.
  *  - PD_FX_TIMER asks for a PD_EV_TICK at or after at_ms; a later TIMER
  *    effect replaces an earlier one.
- *  - In this standalone build a write is applied within the step that
- *    received it, and PD_FX_LOG_APPEND carries its log record, appended
- *    before the reply in the effect list.  The driver must write log records
- *    before it sends the replies of the same step; it does not wait for
- *    fsync yet.  PD_EV_LOG_DURABLE is reserved for durability (issue 3),
- *    when replies will wait for the durable event.
+ *  - A write (and createSession, and closeSession on expiry) is prepared
+ *    into a transaction whose record goes out as PD_FX_LOG_APPEND, in zxid
+ *    order; it is neither applied nor answered until the driver reports
+ *    PD_EV_LOG_DURABLE with a zxid at or above it.  The driver appends the
+ *    records to the log in order, makes them durable (fdatasync, batched as
+ *    it likes) and then reports the newest durable zxid.  Later writes are
+ *    validated against the pending ones, so a client may pipeline; reads of
+ *    other connections run at once on the applied tree; a connection's own
+ *    reads wait behind its pending writes.
  */
 #ifndef PD_PD_H
 #define PD_PD_H
@@ -35,7 +38,7 @@ enum pd_event_type {
 	PD_EV_CONN_DATA,     /* conn, data, len */
 	PD_EV_CONN_CLOSED,   /* conn: the peer went away or the driver dropped it */
 	PD_EV_TICK,          /* time passed */
-	PD_EV_LOG_DURABLE,   /* reserved: durable up to zxid */
+	PD_EV_LOG_DURABLE,   /* zxid: the log is durable up to zxid */
 };
 
 struct pd_event {
@@ -56,7 +59,8 @@ enum pd_effect_type {
 	PD_FX_FOURLW,   /* conn, word: render with pd_admin_render, send, close,
 			 * then report PD_EV_CONN_CLOSED for conn */
 	PD_FX_TIMER,    /* at_ms */
-	PD_FX_LOG_APPEND, /* bytes: one log record (log.h) for the txn with zxid */
+	PD_FX_LOG_APPEND, /* bytes: one log record (log.h) for the txn with zxid;
+			   * answer with PD_EV_LOG_DURABLE once it is durable */
 };
 
 struct pd_effect {

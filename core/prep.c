@@ -3,12 +3,17 @@
  * PrepRequestProcessor role; zab-and-server.md §5.2, wire-protocol.md §5.1).
  *
  * Every check runs against a view: the committed tree overlaid with the
- * change records of transactions prepared but not yet applied.  In this
- * standalone build a transaction is applied in the step that prepared it,
- * so the overlay holds only the records of the current multi; it is kept
- * general so that durability can leave transactions pending.  The checks
- * run in ZooKeeper's order, because the first failing check decides the
- * error a client sees.
+ * change records of transactions prepared but not yet applied (they wait
+ * for the log to be durable).  One record per path holds the state after
+ * the newest pending transaction that touched it, tagged with that zxid.
+ * A FIFO lists (record, zxid) per touch in zxid order; once the tree has
+ * applied a zxid, records whose newest touch is at or below it equal the
+ * tree and are dropped (prep_applied).  A transaction is prepared inside a
+ * scope (prep_txn_begin/prep_txn_end): the first touch of a record saves
+ * its previous state, so a failed multi or an allocation failure puts the
+ * view back exactly (prep_txn_undo) without disturbing other pending
+ * transactions.  The checks run in ZooKeeper's order, because the first
+ * failing check decides the error a client sees.
  */
 #include <string.h>
 
@@ -17,19 +22,38 @@
 #include "path.h"
 #include "server_int.h"
 
-struct prep_rec {
-	struct prep_rec *chain;
-	uint64_t hash;
+/* What the view knows of a path after the pending transactions. */
+struct prep_state {
+	pd_zxid zxid; /* the newest pending transaction that touched it */
 	bool exists;
+	bool acl_ref; /* the record holds a reference on acl */
 	int32_t version;
 	int32_t aversion;
 	int32_t cversion_creates;
 	uint32_t num_children;
 	int64_t owner;
 	uint32_t acl;
-	bool acl_ref; /* the record holds a reference on acl */
+};
+
+struct prep_rec {
+	struct prep_rec *chain;
+	uint64_t hash;
+	struct prep_state st;
 	uint32_t path_len;
 	char path[];
+};
+
+/* A touch of a record by the transaction at (the FIFO). */
+struct prep_touch {
+	struct prep_rec *rec;
+	pd_zxid at;
+};
+
+/* A record as it was before the transaction being prepared touched it. */
+struct prep_undo {
+	struct prep_rec *rec;
+	bool was_new;
+	struct prep_state saved;
 };
 
 /* --- the overlay --- */
@@ -47,14 +71,14 @@ static void prep_from_tree(struct pd_node *node, uint32_t idx, struct prep_rec *
 	const struct pd_tnode *n = pd_tree_node(&node->tree, idx);
 	struct pd_tmeta m;
 	pd_tree_meta(&node->tree, idx, &m);
-	r->exists = true;
-	r->version = m.version;
-	r->aversion = m.aversion;
-	r->cversion_creates = n->cversion_creates;
-	r->num_children = n->num_children;
-	r->owner = m.owner;
-	r->acl = m.acl;
-	r->acl_ref = false;
+	r->st.exists = true;
+	r->st.version = m.version;
+	r->st.aversion = m.aversion;
+	r->st.cversion_creates = n->cversion_creates;
+	r->st.num_children = n->num_children;
+	r->st.owner = m.owner;
+	r->st.acl = m.acl;
+	r->st.acl_ref = false;
 }
 
 /* The view of path: NULL if it does not exist there. */
@@ -63,7 +87,7 @@ static const struct prep_rec *prep_view(struct pd_node *node, const char *path, 
 	struct prep_rec *r = prep_find(node, path, len, pd_hash_bytes(path, len));
 	uint32_t idx;
 	if (r != NULL)
-		return r->exists ? r : NULL;
+		return r->st.exists ? r : NULL;
 	idx = pd_tree_lookup(&node->tree, path, len);
 	if (idx == PD_NODE_NONE)
 		return NULL;
@@ -71,18 +95,81 @@ static const struct prep_rec *prep_view(struct pd_node *node, const char *path, 
 	return tmp;
 }
 
-/* A mutable overlay record for path, created from the view if needed. */
+static int prep_grow(struct pd_node *node, void **items, uint32_t *cap, uint32_t need, size_t item_size)
+{
+	uint32_t fresh_cap;
+	void *fresh;
+	if (need <= *cap)
+		return 0;
+	fresh_cap = *cap == 0 ? 64 : *cap * 2;
+	fresh = pd_mem_realloc(&node->mem, *items, (size_t)*cap * item_size, (size_t)fresh_cap * item_size);
+	if (fresh == NULL)
+		return PD_ENOMEM;
+	*items = fresh;
+	*cap = fresh_cap;
+	return 0;
+}
+
+/* Appends a touch at the FIFO's tail. */
+static int prep_touch_push(struct pd_node *node, struct prep_rec *r, pd_zxid zxid)
+{
+	struct prep_overlay_q *q = &node->overlay_q;
+	if (pd_ring_reserve(&node->mem, (void **)&q->items, &q->head, q->count, &q->cap, sizeof(*q->items)) != 0)
+		return PD_ENOMEM;
+	q->items[(q->head + q->count) % q->cap] = (struct prep_touch){r, zxid};
+	q->count++;
+	return 0;
+}
+
+static void prep_unlink(struct pd_node *node, struct prep_rec *r)
+{
+	struct prep_rec *head = pd_map64_get(&node->overlay, r->hash), *p;
+	if (head == r) {
+		if (r->chain != NULL)
+			(void)pd_map64_put(&node->overlay, r->hash, r->chain); /* replaces: no allocation */
+		else
+			(void)pd_map64_del(&node->overlay, r->hash);
+	} else {
+		for (p = head; p != NULL && p->chain != r; p = p->chain)
+			;
+		PD_ASSERT(p != NULL);
+		p->chain = r->chain;
+	}
+	if (r->st.acl_ref)
+		pd_acl_unref(&node->acls, r->st.acl);
+	pd_mem_free(&node->mem, r, sizeof(*r) + r->path_len);
+}
+
+/* A mutable overlay record for path, created from the view if needed; its
+ * state before this transaction is saved for prep_txn_undo. */
 static struct prep_rec *prep_mut(struct pd_node *node, const char *path, size_t len)
 {
 	uint64_t h = pd_hash_bytes(path, len);
 	struct prep_rec *r = prep_find(node, path, len, h);
+	struct prep_undo *u;
 	uint32_t idx;
-	if (r != NULL)
+	PD_ASSERT(node->prep_zxid != 0);
+	if (r != NULL && r->st.zxid == node->prep_zxid)
+		return r; /* already touched by this transaction */
+	if (prep_grow(node, (void **)&node->undo, &node->undo_cap, node->undo_count + 1, sizeof(*node->undo)) != 0)
+		return NULL;
+	if (r != NULL) {
+		if (prep_touch_push(node, r, node->prep_zxid) != 0)
+			return NULL;
+		u = &node->undo[node->undo_count++];
+		u->rec = r;
+		u->was_new = false;
+		u->saved = r->st;
+		if (r->st.acl_ref)
+			pd_acl_ref(&node->acls, r->st.acl); /* the saved copy's own reference */
+		r->st.zxid = node->prep_zxid;
 		return r;
+	}
 	r = pd_mem_zalloc(&node->mem, sizeof(*r) + len);
 	if (r == NULL)
 		return NULL;
 	r->hash = h;
+	r->st.zxid = node->prep_zxid;
 	r->path_len = (uint32_t)len;
 	memcpy(r->path, path, len);
 	idx = pd_tree_lookup(&node->tree, path, len);
@@ -93,25 +180,99 @@ static struct prep_rec *prep_mut(struct pd_node *node, const char *path, size_t 
 		pd_mem_free(&node->mem, r, sizeof(*r) + len);
 		return NULL;
 	}
+	if (prep_touch_push(node, r, node->prep_zxid) != 0) {
+		r->st.acl_ref = false;
+		prep_unlink(node, r);
+		return NULL;
+	}
+	u = &node->undo[node->undo_count++];
+	u->rec = r;
+	u->was_new = true;
 	return r;
+}
+
+void prep_txn_begin(struct pd_node *node, pd_zxid zxid)
+{
+	PD_ASSERT(node->undo_count == 0);
+	node->prep_zxid = zxid;
+}
+
+void prep_txn_undo(struct pd_node *node)
+{
+	struct prep_overlay_q *q = &node->overlay_q;
+	while (node->undo_count > 0) {
+		struct prep_undo *u = &node->undo[--node->undo_count];
+		struct prep_rec *r = u->rec;
+		/* Every touch of this transaction is at the FIFO's tail. */
+		PD_ASSERT(q->count > 0 && q->items[(q->head + q->count - 1) % q->cap].rec == r);
+		q->count--;
+		if (u->was_new) {
+			prep_unlink(node, r);
+			continue;
+		}
+		if (r->st.acl_ref)
+			pd_acl_unref(&node->acls, r->st.acl);
+		r->st = u->saved; /* takes over the saved reference */
+	}
+}
+
+void prep_txn_end(struct pd_node *node)
+{
+	uint32_t i;
+	for (i = 0; i < node->undo_count; i++)
+		if (!node->undo[i].was_new && node->undo[i].saved.acl_ref)
+			pd_acl_unref(&node->acls, node->undo[i].saved.acl);
+	node->undo_count = 0;
+	node->prep_zxid = 0;
+}
+
+void prep_applied(struct pd_node *node, pd_zxid zxid)
+{
+	struct prep_overlay_q *q = &node->overlay_q;
+	while (q->count > 0) {
+		struct prep_touch *t = &q->items[q->head];
+		if (t->at > zxid)
+			break;
+		/* The newest touch of a record says when the tree caught up. */
+		if (t->rec->st.zxid == t->at)
+			prep_unlink(node, t->rec);
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+	}
+}
+
+bool prep_overlay_empty(const struct pd_node *node)
+{
+	return node->overlay_q.count == 0 && node->overlay.count == 0;
 }
 
 void prep_overlay_clear(struct pd_node *node)
 {
 	uint32_t pos = 0;
 	struct prep_rec *r;
-	if (node->overlay.count == 0)
-		return;
+	PD_ASSERT(node->undo_count == 0);
 	while ((r = pd_map64_next(&node->overlay, &pos, NULL)) != NULL) {
 		while (r != NULL) {
 			struct prep_rec *next = r->chain;
-			if (r->acl_ref)
-				pd_acl_unref(&node->acls, r->acl);
+			if (r->st.acl_ref)
+				pd_acl_unref(&node->acls, r->st.acl);
 			pd_mem_free(&node->mem, r, sizeof(*r) + r->path_len);
 			r = next;
 		}
 	}
 	pd_map64_free(&node->overlay);
+	node->overlay_q.count = 0;
+	node->overlay_q.head = 0;
+}
+
+void prep_overlay_free(struct pd_node *node)
+{
+	prep_overlay_clear(node);
+	pd_mem_free(&node->mem, node->overlay_q.items, (size_t)node->overlay_q.cap * sizeof(*node->overlay_q.items));
+	pd_mem_free(&node->mem, node->undo, (size_t)node->undo_cap * sizeof(*node->undo));
+	memset(&node->overlay_q, 0, sizeof(node->overlay_q));
+	node->undo = NULL;
+	node->undo_cap = 0;
 }
 
 /* --- txn writing --- */
@@ -146,21 +307,66 @@ int prep_create_session(struct pd_node *node, int64_t session_id, int32_t timeou
 	return node->txn.err;
 }
 
+static void prep_parent(const char *p, size_t len, const char **parent, size_t *parent_len);
+
+/* Marks an existing path deleted in the view (and its parent one child
+ * shorter), for closeSession. */
+static int prep_delete_in_view(struct pd_node *node, const char *path, size_t len)
+{
+	const char *ppath;
+	size_t plen;
+	struct prep_rec *prec, *nrec;
+	/* path (node_path's buffer or a record's own path) stays valid:
+	 * prep_mut neither calls node_path nor frees an existing record. */
+	prep_parent(path, len, &ppath, &plen);
+	prec = prep_mut(node, ppath, plen);
+	nrec = prec != NULL ? prep_mut(node, path, len) : NULL;
+	if (nrec == NULL)
+		return PD_ENOMEM;
+	if (prec->st.exists && prec->st.num_children > 0)
+		prec->st.num_children--;
+	nrec->st.exists = false;
+	return 0;
+}
+
 int prep_close_session(struct pd_node *node, int64_t session_id, int32_t cxid, pd_zxid zxid)
 {
 	struct pd_session *s = pd_session_get(&node->sessions, session_id);
 	struct pd_jw jw = prep_begin(node, session_id, cxid, zxid, PD_OP_CLOSESESSION);
-	uint32_t i;
+	uint32_t i, pending;
 	int32_t count = 0;
 	size_t count_at = node->txn.len;
 	pd_jw_int(&jw, 0);
+	/* The session's ephemerals in the view: committed ones not deleted by
+	 * a pending transaction, then pending creates (zab-and-server.md §5.2.8).
+	 * Each is deleted in the view; applying the txn deletes whatever the
+	 * session owns by then, so the list is informative, as in ZooKeeper. */
 	for (i = 0; s != NULL && i < s->ephemeral_count; i++) {
 		size_t n;
 		const char *path = node_path(node, s->ephemerals[i], &n);
+		struct prep_rec tmp;
+		const struct prep_rec *v;
 		if (path == NULL)
 			return PD_ENOMEM;
+		v = prep_view(node, path, n, &tmp);
+		if (v == NULL || v->st.owner != session_id)
+			continue;
 		pd_jw_string(&jw, path, n);
 		count++;
+		if (prep_delete_in_view(node, path, n) != 0)
+			return PD_ENOMEM;
+	}
+	pending = node->overlay_q.count; /* touches this loop adds are not looked at */
+	for (i = 0; i < pending; i++) {
+		const struct prep_touch *t = &node->overlay_q.items[(node->overlay_q.head + i) % node->overlay_q.cap];
+		struct prep_rec *r = t->rec;
+		if (r->st.zxid != t->at || !r->st.exists || r->st.owner != session_id ||
+		    pd_tree_lookup(&node->tree, r->path, r->path_len) != PD_NODE_NONE)
+			continue; /* an older touch, not an ephemeral, or counted above */
+		pd_jw_string(&jw, r->path, r->path_len);
+		count++;
+		if (prep_delete_in_view(node, r->path, r->path_len) != 0)
+			return PD_ENOMEM;
 	}
 	pd_jw_patch_int(&jw, count_at, count);
 	return node->txn.err;
@@ -278,7 +484,7 @@ static int prep_create(struct pd_node *node, struct pd_conn *conn, int64_t sessi
 	parent = prep_view(node, ppath, plen, &tmp_parent);
 	if (parent == NULL)
 		return PD_ENONODE;
-	if (!prep_allowed(node, conn, parent->acl, PD_PERM_CREATE))
+	if (!prep_allowed(node, conn, parent->st.acl, PD_PERM_CREATE))
 		return PD_ENOAUTH;
 	node->final_buf.len = 0;
 	node->final_buf.err = 0;
@@ -288,14 +494,14 @@ static int prep_create(struct pd_node *node, struct pd_conn *conn, int64_t sessi
 	memcpy(final_path, path, len);
 	final_len = len;
 	if (sequential)
-		final_len += pd_path_seq_suffix(parent->cversion_creates, final_path + len);
+		final_len += pd_path_seq_suffix(parent->st.cversion_creates, final_path + len);
 	if (pd_path_validate(final_path, final_len) != 0)
 		return PD_EBADARGUMENTS;
 	if (prep_view(node, final_path, final_len, &tmp_node) != NULL)
 		return PD_ENODEEXISTS;
-	if (pd_owner_is_session(parent->owner))
+	if (pd_owner_is_session(parent->st.owner))
 		return PD_ENOCHILDRENFOREPHEMERALS;
-	new_c = (int32_t)((uint32_t)parent->cversion_creates + 1u);
+	new_c = (int32_t)((uint32_t)parent->st.cversion_creates + 1u);
 	if (c.txn_type == PD_OP_CREATECONTAINER)
 		owner = PD_OWNER_CONTAINER;
 	else if (c.txn_type == PD_OP_CREATETTL)
@@ -312,18 +518,18 @@ static int prep_create(struct pd_node *node, struct pd_conn *conn, int64_t sessi
 		pd_acl_unref(&node->acls, acl_idx);
 		return PD_ENOMEM;
 	}
-	prec->cversion_creates = new_c;
-	prec->num_children++;
-	if (nrec->acl_ref)
-		pd_acl_unref(&node->acls, nrec->acl);
-	nrec->exists = true;
-	nrec->version = 0;
-	nrec->aversion = 0;
-	nrec->cversion_creates = 0;
-	nrec->num_children = 0;
-	nrec->owner = owner;
-	nrec->acl = acl_idx;
-	nrec->acl_ref = true;
+	prec->st.cversion_creates = new_c;
+	prec->st.num_children++;
+	if (nrec->st.acl_ref)
+		pd_acl_unref(&node->acls, nrec->st.acl);
+	nrec->st.exists = true;
+	nrec->st.version = 0;
+	nrec->st.aversion = 0;
+	nrec->st.cversion_creates = 0;
+	nrec->st.num_children = 0;
+	nrec->st.owner = owner;
+	nrec->st.acl = acl_idx;
+	nrec->st.acl_ref = true;
 	/* The txn body. */
 	pd_jw_string(jw, final_path, final_len);
 	pd_jw_span(jw, req->data);
@@ -355,9 +561,9 @@ static int prep_delete(struct pd_node *node, struct pd_conn *conn, const struct 
 		n = prep_view(node, path, len, &tmp_node);
 		if (n == NULL)
 			return PD_ENONODE;
-		if (n->num_children > 0)
+		if (n->st.num_children > 0)
 			return PD_ENOTEMPTY;
-		if (pd_owner_is_session(n->owner) || n->owner == 0)
+		if (pd_owner_is_session(n->st.owner) || n->st.owner == 0)
 			return PD_EBADVERSION;
 		parent = prep_view(node, ppath, plen, &tmp_parent);
 		if (parent == NULL)
@@ -366,24 +572,24 @@ static int prep_delete(struct pd_node *node, struct pd_conn *conn, const struct 
 		parent = prep_view(node, ppath, plen, &tmp_parent);
 		if (parent == NULL)
 			return PD_ENONODE;
-		if (!prep_allowed(node, conn, parent->acl, PD_PERM_DELETE))
+		if (!prep_allowed(node, conn, parent->st.acl, PD_PERM_DELETE))
 			return PD_ENOAUTH;
 		n = prep_view(node, path, len, &tmp_node);
 		if (n == NULL)
 			return PD_ENONODE;
-		rc = prep_version(n->version, req->version, &unused);
+		rc = prep_version(n->st.version, req->version, &unused);
 		if (rc != 0)
 			return rc;
-		if (n->num_children > 0)
+		if (n->st.num_children > 0)
 			return PD_ENOTEMPTY;
 	}
 	prec = prep_mut(node, ppath, plen);
 	nrec = prec != NULL ? prep_mut(node, path, len) : NULL;
 	if (nrec == NULL)
 		return PD_ENOMEM;
-	PD_ASSERT(prec->num_children > 0);
-	prec->num_children--;
-	nrec->exists = false;
+	PD_ASSERT(prec->st.num_children > 0);
+	prec->st.num_children--;
+	nrec->st.exists = false;
 	pd_jw_string(jw, path, len);
 	return 0;
 }
@@ -401,15 +607,15 @@ static int prep_set_data(struct pd_node *node, struct pd_conn *conn, const struc
 	n = prep_view(node, path, len, &tmp);
 	if (n == NULL)
 		return PD_ENONODE;
-	if (!prep_allowed(node, conn, n->acl, PD_PERM_WRITE))
+	if (!prep_allowed(node, conn, n->st.acl, PD_PERM_WRITE))
 		return PD_ENOAUTH;
-	rc = prep_version(n->version, req->version, &next);
+	rc = prep_version(n->st.version, req->version, &next);
 	if (rc != 0)
 		return rc;
 	rec = prep_mut(node, path, len);
 	if (rec == NULL)
 		return PD_ENOMEM;
-	rec->version = next;
+	rec->st.version = next;
 	pd_jw_string(jw, path, len);
 	pd_jw_span(jw, req->data);
 	pd_jw_int(jw, next);
@@ -423,6 +629,7 @@ static int prep_set_acl(struct pd_node *node, struct pd_conn *conn, const struct
 	const char *path = (const char *)req->path.ptr;
 	size_t len = req->path.len;
 	int32_t next;
+	uint32_t acl_idx;
 	int rc;
 	if (req->path.is_null || pd_path_validate(path, len) != 0)
 		return PD_EBADARGUMENTS;
@@ -432,15 +639,25 @@ static int prep_set_acl(struct pd_node *node, struct pd_conn *conn, const struct
 	n = prep_view(node, path, len, &tmp);
 	if (n == NULL)
 		return PD_ENONODE;
-	if (!prep_allowed(node, conn, n->acl, PD_PERM_ADMIN))
+	if (!prep_allowed(node, conn, n->st.acl, PD_PERM_ADMIN))
 		return PD_ENOAUTH;
-	rc = prep_version(n->aversion, req->version, &next);
+	rc = prep_version(n->st.aversion, req->version, &next);
+	if (rc != 0)
+		return rc;
+	rc = pd_acl_intern(&node->acls, node->scratch.data, (uint32_t)node->scratch.len, &acl_idx);
 	if (rc != 0)
 		return rc;
 	rec = prep_mut(node, path, len);
-	if (rec == NULL)
+	if (rec == NULL) {
+		pd_acl_unref(&node->acls, acl_idx);
 		return PD_ENOMEM;
-	rec->aversion = next;
+	}
+	rec->st.aversion = next;
+	/* Later pending requests are checked against the new list. */
+	if (rec->st.acl_ref)
+		pd_acl_unref(&node->acls, rec->st.acl);
+	rec->st.acl = acl_idx;
+	rec->st.acl_ref = true;
 	pd_jw_string(jw, path, len);
 	pd_jw_bytes(jw, node->scratch.data, node->scratch.len);
 	pd_jw_int(jw, next);
@@ -460,9 +677,9 @@ static int prep_check(struct pd_node *node, struct pd_conn *conn, const struct p
 	n = prep_view(node, path, len, &tmp);
 	if (n == NULL)
 		return PD_ENONODE;
-	if (!prep_allowed(node, conn, n->acl, PD_PERM_READ))
+	if (!prep_allowed(node, conn, n->st.acl, PD_PERM_READ))
 		return PD_ENOAUTH;
-	rc = prep_version(n->version, req->version, &next);
+	rc = prep_version(n->st.version, req->version, &next);
 	if (rc != 0)
 		return rc;
 	pd_jw_string(jw, path, len);
@@ -534,7 +751,7 @@ static int prep_multi(struct pd_node *node, struct pd_conn *conn, int64_t sessio
 			   (op.type == PD_OP_CREATE || op.type == PD_OP_CREATE2 || op.type == PD_OP_CREATECONTAINER)) {
 			/* ZooKeeper turns such an op into a TTL create without a ttl
 			 * field and fails the whole multi with a marshalling error. */
-			prep_overlay_clear(node);
+			prep_txn_undo(node);
 			return prep_error(node, session_id, req->xid, req->type, PD_EMARSHALLING, zxid);
 		} else {
 			rc = prep_op(node, conn, session_id, &op, true, &jw, &txn_type);
@@ -556,7 +773,7 @@ static int prep_multi(struct pd_node *node, struct pd_conn *conn, int64_t sessio
 	pd_jw_patch_int(&jw, count_at, count);
 	/* A failed multi leaves no trace in the view. */
 	if (failed != 0)
-		prep_overlay_clear(node);
+		prep_txn_undo(node);
 	return node->txn.err;
 }
 

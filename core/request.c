@@ -4,9 +4,10 @@
  * FinalRequestProcessor for reads and of the commit path for writes).
  *
  * Writes go prep (validation into a txn, always producing one: failures
- * become error txns that still consume a zxid) -> apply -> reply.  In this
- * standalone build the txn is applied within the same step; durability will
- * put "append, wait for the durable event" between prep and apply.
+ * become error txns that still consume a zxid) -> log (PD_FX_LOG_APPEND,
+ * queued in node->pending) -> PD_EV_LOG_DURABLE -> apply -> reply
+ * (request_finish).  Reads run at once on the applied tree, except that a
+ * connection's reads wait behind its own pending writes (node.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,41 @@
 
 static pd_zxid request_next_zxid(struct pd_node *node)
 {
-	return node->last_zxid + 1;
+	return node->next_zxid + 1;
+}
+
+/* Logs the transaction prep just wrote (node->txn) for p's asker; on
+ * failure the view forgets it.  Returns 0 or PD_ENOMEM. */
+static int request_log(struct pd_node *node, struct pend *p)
+{
+	int rc;
+	p->zxid = request_next_zxid(node);
+	rc = node_log_txn(node, p);
+	if (rc != 0)
+		prep_txn_undo(node);
+	prep_txn_end(node);
+	return rc;
+}
+
+static struct pend request_pend(enum pend_kind kind, const struct pd_conn *conn, int32_t xid, int32_t type,
+				uint64_t start_ms)
+{
+	struct pend p;
+	memset(&p, 0, sizeof(p));
+	p.kind = kind;
+	p.conn = conn != NULL ? conn->id : PD_CONN_NONE;
+	p.conn_serial = conn != NULL ? conn->serial : 0;
+	p.xid = xid;
+	p.req_type = type;
+	p.start_ms = start_ms;
+	return p;
+}
+
+/* The connection that asked for p, if it is still the same incarnation. */
+static struct pd_conn *request_asker(struct pd_node *node, const struct pend *p)
+{
+	struct pd_conn *conn = p->conn != PD_CONN_NONE ? node_conn(node, p->conn) : NULL;
+	return conn != NULL && conn->serial == p->conn_serial ? conn : NULL;
 }
 
 static void request_latency(struct pd_node *node, struct pd_conn *conn, int32_t op, int32_t xid,
@@ -72,6 +107,17 @@ static void request_connect_reply(struct pd_node *node, struct pd_conn *conn, in
 	node_frame_end(node, conn, start);
 }
 
+static void request_attach(struct pd_node *node, struct pd_conn *conn, struct pd_session *s, int32_t timeout,
+			   uint64_t start_ms)
+{
+	s->conn = conn->id;
+	conn->session_id = s->id;
+	conn->state = CONN_READY;
+	conn->established_wall_ms = node->wall_ms;
+	request_connect_reply(node, conn, timeout, s->id, s->passwd);
+	request_latency(node, conn, PD_OP_CREATESESSION, -1, node->last_zxid, start_ms);
+}
+
 bool request_connect(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len)
 {
 	struct pd_connect_req req;
@@ -89,38 +135,39 @@ bool request_connect(struct pd_node *node, struct pd_conn *conn, const uint8_t *
 	}
 	timeout = request_negotiate_timeout(node, req.timeout_ms);
 	if (req.session_id == 0) {
+		/* The ConnectResponse waits for the createSession txn (request_finish). */
 		int64_t id = pd_session_next_id(&node->sessions);
-		struct pd_txn_hdr hdr;
-		if (prep_create_session(node, id, timeout, request_next_zxid(node)) != 0 ||
-		    node_commit(node, &hdr) != 0) {
+		struct pend pe = request_pend(PEND_CONNECT, conn, -1, PD_OP_CREATESESSION, node->now_ms);
+		pe.timeout_ms = timeout;
+		prep_txn_begin(node, request_next_zxid(node));
+		if (prep_create_session(node, id, timeout, request_next_zxid(node)) != 0) {
+			prep_txn_end(node);
 			node_conn_close(node, conn);
 			return false;
 		}
-		s = pd_session_get(&node->sessions, id);
-		PD_ASSERT(s != NULL);
-	} else {
-		s = pd_session_get(&node->sessions, req.session_id);
-		if (s == NULL || s->closing || req.passwd.is_null || req.passwd.len != PD_SESSION_PASSWD_BYTES ||
-		    memcmp(req.passwd.ptr, s->passwd, PD_SESSION_PASSWD_BYTES) != 0) {
-			request_connect_reply(node, conn, 0, 0, NULL);
+		if (request_log(node, &pe) != 0) {
 			node_conn_close(node, conn);
 			return false;
 		}
-		/* The session moves to this connection; the old one is dropped. */
-		if (s->conn != PD_CONN_NONE && s->conn != conn->id) {
-			struct pd_conn *old = node_conn(node, s->conn);
-			if (old != NULL)
-				node_conn_close(node, old);
-		}
-		s->timeout_ms = timeout;
-		pd_session_touch(&node->sessions, s, node->now_ms);
+		conn->state = CONN_CONNECTING;
+		return true;
 	}
-	s->conn = conn->id;
-	conn->session_id = s->id;
-	conn->state = CONN_READY;
-	conn->established_wall_ms = node->wall_ms;
-	request_connect_reply(node, conn, timeout, s->id, s->passwd);
-	request_latency(node, conn, PD_OP_CREATESESSION, -1, node->last_zxid, node->now_ms);
+	s = pd_session_get(&node->sessions, req.session_id);
+	if (s == NULL || s->closing || req.passwd.is_null || req.passwd.len != PD_SESSION_PASSWD_BYTES ||
+	    memcmp(req.passwd.ptr, s->passwd, PD_SESSION_PASSWD_BYTES) != 0) {
+		request_connect_reply(node, conn, 0, 0, NULL);
+		node_conn_close(node, conn);
+		return false;
+	}
+	/* The session moves to this connection; the old one is dropped. */
+	if (s->conn != PD_CONN_NONE && s->conn != conn->id) {
+		struct pd_conn *old = node_conn(node, s->conn);
+		if (old != NULL)
+			node_conn_close(node, old);
+	}
+	s->timeout_ms = timeout;
+	pd_session_touch(&node->sessions, s, node->now_ms);
+	request_attach(node, conn, s, timeout, node->now_ms);
 	return true;
 }
 
@@ -201,9 +248,10 @@ static uint64_t request_write_estimate(const struct pd_req *req)
 static bool request_write(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req, int decode_rc,
 			  uint64_t start_ms)
 {
-	struct pd_txn_hdr hdr;
 	pd_zxid zxid = request_next_zxid(node);
-	int rc, err;
+	struct pend p = request_pend(PEND_WRITE, conn, req->xid, req->type, start_ms);
+	int rc;
+	prep_txn_begin(node, zxid);
 	if (decode_rc != 0)
 		rc = prep_error(node, conn->session_id, req->xid, req->type, PD_EMARSHALLING, zxid);
 	else if (req->type != PD_OP_CLOSESESSION && req->type != PD_OP_DELETE &&
@@ -213,38 +261,82 @@ static bool request_write(struct pd_node *node, struct pd_conn *conn, const stru
 		rc = prep_error(node, conn->session_id, req->xid, req->type, pd_err_wire(PD_ENOMEM), zxid);
 	else
 		rc = prep_write(node, conn, conn->session_id, req, zxid);
-	if (rc != 0) {
-		/* Out of memory budget: nothing was applied, refuse the request. */
-		prep_overlay_clear(node);
+	if (rc != 0)
+		prep_txn_undo(node);
+	if (rc != 0 || request_log(node, &p) != 0) {
+		prep_txn_end(node);
+		/* Out of memory: nothing was logged.  Refuse the request, unless
+		 * an answer now would overtake the connection's pending ones. */
+		if (conn->pending_writes > 0) {
+			node_conn_close(node, conn);
+			return false;
+		}
 		node_reply_header(node, conn, req->xid, node->last_zxid, pd_err_wire(PD_ENOMEM));
 		return true;
 	}
-	err = node_commit(node, &hdr);
-	prep_overlay_clear(node);
-	node->commit_count++;
-	request_latency(node, conn, req->type, req->xid, hdr.zxid, start_ms);
-	if (req->type == PD_OP_CLOSESESSION) {
+	conn->pending_writes++;
+	if (req->type == PD_OP_CLOSESESSION)
+		conn->closing_session = true; /* nothing after closeSession is read */
+	return true;
+}
+
+static void request_finish_write(struct pd_node *node, struct pd_conn *conn, const struct pend *p,
+				 const struct pd_txn_hdr *hdr, int err)
+{
+	PD_ASSERT(conn->pending_writes > 0);
+	conn->pending_writes--;
+	request_latency(node, conn, p->req_type, p->xid, hdr->zxid, p->start_ms);
+	if (p->req_type == PD_OP_CLOSESESSION) {
 		/* apply_txn closed the session; conn is still ours to answer. */
-		node_reply_header(node, conn, req->xid, hdr.zxid, 0);
+		node_reply_header(node, conn, p->xid, hdr->zxid, 0);
 		node_conn_close(node, conn);
-		return false;
+		return;
 	}
-	if (req->type == PD_OP_MULTI && hdr.type == PD_OP_MULTI) {
-		request_multi_reply(node, conn, req->xid, hdr.zxid);
-		return true;
+	if (p->req_type == PD_OP_MULTI && hdr->type == PD_OP_MULTI) {
+		request_multi_reply(node, conn, p->xid, hdr->zxid);
+		return;
 	}
 	if (err != 0 || node->result_count == 0) {
-		node_reply_header(node, conn, req->xid, hdr.zxid, pd_err_wire(err));
-		return true;
+		node_reply_header(node, conn, p->xid, hdr->zxid, pd_err_wire(err));
+		return;
 	}
 	{
 		size_t start;
 		struct pd_jw jw = node_frame_begin(node, &start);
-		pd_jw_reply_header(&jw, req->xid, hdr.zxid, 0);
-		request_write_result(&jw, &node->results[0], req->type);
+		pd_jw_reply_header(&jw, p->xid, hdr->zxid, 0);
+		request_write_result(&jw, &node->results[0], p->req_type);
 		node_frame_end(node, conn, start);
 	}
-	return true;
+}
+
+void request_finish(struct pd_node *node, const struct pend *p)
+{
+	struct pd_txn_hdr hdr;
+	struct pd_conn *conn = request_asker(node, p);
+	struct pd_session *s;
+	int err = apply_txn(node, p->txn, p->txn_len, &hdr);
+	PD_ASSERT(hdr.zxid == p->zxid);
+	node->commit_count++;
+	switch (p->kind) {
+	case PEND_WRITE:
+		if (conn != NULL)
+			request_finish_write(node, conn, p, &hdr, err);
+		break;
+	case PEND_CONNECT:
+		s = pd_session_get(&node->sessions, hdr.client_id);
+		if (conn != NULL && conn->state == CONN_CONNECTING && s != NULL)
+			request_attach(node, conn, s, p->timeout_ms, p->start_ms);
+		else if (conn != NULL)
+			node_conn_close(node, conn);
+		break;
+	case PEND_EXPIRE:
+		/* The client learns of the expiry when it reconnects. */
+		if (conn != NULL)
+			node_conn_close(node, conn);
+		break;
+	case PEND_SERVER:
+		break;
+	}
 }
 
 /* --- reads --- */
@@ -756,7 +848,7 @@ bool request_handle(struct pd_node *node, struct pd_conn *conn, const uint8_t *p
 		return false;
 	}
 	s = pd_session_get(&node->sessions, conn->session_id);
-	if (s == NULL) {
+	if (s == NULL || s->closing) {
 		/* The session expired under this connection. */
 		node_conn_close(node, conn);
 		return false;
@@ -843,23 +935,26 @@ static void request_expire_sessions(struct pd_node *node)
 			if (!s->closing && s->expire_at_ms <= node->now_ms && n < PD_ARRAY_LEN(due))
 				due[n++] = s->id;
 		for (i = 0; i < n; i++) {
-			struct pd_txn_hdr hdr;
 			struct pd_conn *conn;
+			struct pend p;
 			uint32_t conn_id;
 			s = pd_session_get(&node->sessions, due[i]);
 			PD_ASSERT(s != NULL);
 			conn_id = s->conn;
-			if (prep_close_session(node, due[i], 0, request_next_zxid(node)) != 0) {
-				s->closing = true; /* retried by nobody: fail closed rather than loop */
-				continue;
-			}
-			(void)node_commit(node, &hdr);
-			prep_overlay_clear(node);
-			node->sessions_expired++;
-			/* The client learns of the expiry when it reconnects. */
+			/* Requests in the session fail from now on; the connection
+			 * is closed once the closeSession txn is applied. */
+			s->closing = true;
 			conn = conn_id != PD_CONN_NONE ? node_conn(node, conn_id) : NULL;
-			if (conn != NULL)
-				node_conn_close(node, conn);
+			p = request_pend(PEND_EXPIRE, conn, 0, PD_OP_CLOSESESSION, node->now_ms);
+			prep_txn_begin(node, request_next_zxid(node));
+			if (prep_close_session(node, due[i], 0, request_next_zxid(node)) != 0) {
+				prep_txn_undo(node);
+				prep_txn_end(node);
+				continue; /* retried by nobody: fail closed rather than loop */
+			}
+			if (request_log(node, &p) != 0)
+				continue;
+			node->sessions_expired++;
 		}
 	} while (n == PD_ARRAY_LEN(due));
 }
@@ -894,7 +989,7 @@ static void request_reap(struct pd_node *node)
 	}
 	for (i = 0; i < n; i++) {
 		struct pd_req req;
-		struct pd_txn_hdr hdr;
+		struct pend p;
 		size_t len;
 		const char *path = node_path(node, cand[i], &len);
 		if (path == NULL)
@@ -905,10 +1000,14 @@ static void request_reap(struct pd_node *node)
 		req.path.ptr = (const uint8_t *)path;
 		req.path.len = (uint32_t)len;
 		req.version = -1;
-		if (prep_write(node, NULL, 0, &req, request_next_zxid(node)) != 0)
+		p = request_pend(PEND_SERVER, NULL, 0, req.type, node->now_ms);
+		prep_txn_begin(node, request_next_zxid(node));
+		if (prep_write(node, NULL, 0, &req, request_next_zxid(node)) != 0) {
+			prep_txn_undo(node);
+			prep_txn_end(node);
 			continue;
-		(void)node_commit(node, &hdr);
-		prep_overlay_clear(node);
+		}
+		(void)request_log(node, &p);
 	}
 }
 
@@ -917,7 +1016,8 @@ static void request_sessionless(struct pd_node *node)
 	uint32_t i;
 	for (i = 0; i < node->conns_cap; i++) {
 		struct pd_conn *conn = node->conns[i];
-		if (conn != NULL && conn->state != CONN_READY && node->now_ms - conn->opened_ms >= 10000)
+		if (conn != NULL && (conn->state == CONN_NEW || conn->state == CONN_FOURLW) &&
+		    node->now_ms - conn->opened_ms >= 10000)
 			node_conn_close(node, conn);
 	}
 }

@@ -27,6 +27,7 @@ enum conn_state {
 	CONN_FOURLW,  /* answered a four-letter word; the driver closes it */
 	CONN_CLOSING, /* closed by the core, but PD_FX_CLOSE could not be recorded
 		       * yet (the I/O allocator failed); retried at the next step */
+	CONN_CONNECTING, /* its createSession waits for the log */
 };
 
 struct latency_stats {
@@ -39,6 +40,10 @@ struct latency_stats {
 struct pd_conn {
 	uint32_t id;
 	enum conn_state state;
+	uint64_t serial;         /* never reused, unlike id */
+	uint32_t pending_writes; /* prepared, not yet applied */
+	bool held;               /* a read waits behind pending_writes */
+	bool closing_session;    /* sent closeSession: the rest is ignored */
 	struct pd_buf in;
 	int64_t session_id;
 	struct pd_auth_set auth;
@@ -60,6 +65,45 @@ struct pd_conn {
 };
 
 struct prep_rec;
+struct prep_touch;
+struct prep_undo;
+
+/* prep.c's FIFO of record touches, a ring in zxid order. */
+struct prep_overlay_q {
+	struct prep_touch *items;
+	uint32_t head;
+	uint32_t count;
+	uint32_t cap;
+};
+
+/* What a prepared transaction waits for: the log to be durable up to its
+ * zxid.  Then it is applied and, if a connection asked for it, answered. */
+enum pend_kind {
+	PEND_WRITE = 1, /* a client write: reply to conn */
+	PEND_CONNECT,   /* createSession: ConnectResponse to conn */
+	PEND_EXPIRE,    /* closeSession by expiry: close the session's connection */
+	PEND_SERVER,    /* the server's own write (container/TTL reaping) */
+};
+
+struct pend {
+	pd_zxid zxid;
+	enum pend_kind kind;
+	uint32_t conn;
+	uint64_t conn_serial; /* the incarnation of conn that asked */
+	int32_t xid;
+	int32_t req_type;
+	int32_t timeout_ms; /* PEND_CONNECT */
+	uint64_t start_ms;
+	uint8_t *txn;
+	size_t txn_len;
+};
+
+struct pend_queue {
+	struct pend *items;
+	uint32_t head;
+	uint32_t count;
+	uint32_t cap;
+};
 
 struct pd_node {
 	struct pd_config cfg;
@@ -87,6 +131,16 @@ struct pd_node {
 	uint32_t results_cap;
 	uint32_t result_count;
 	struct pd_map64 overlay; /* prep's pending change records, by path hash */
+	struct prep_overlay_q overlay_q;
+	struct prep_undo *undo; /* the transaction being prepared: saved records */
+	uint32_t undo_count;
+	uint32_t undo_cap;
+	pd_zxid prep_zxid;  /* the transaction being prepared, 0 between */
+	pd_zxid next_zxid;  /* the newest zxid given to a transaction */
+	pd_zxid durable_zxid; /* the log is durable up to here */
+	struct pend_queue pending; /* prepared, logged, waiting for durability */
+	uint64_t conn_serial; /* incarnation counter for connections */
+	uint32_t held_conns;  /* connections whose input waits for their writes */
 	uint64_t timer_at_ms;
 	bool close_pending; /* some connection is CONN_CLOSING */
 	uint64_t next_container_check_ms;
@@ -143,11 +197,28 @@ int prep_close_session(struct pd_node *node, int64_t session_id, int32_t cxid, p
 int prep_create_session(struct pd_node *node, int64_t session_id, int32_t timeout_ms, pd_zxid zxid);
 /* A malformed write body still consumes a zxid as an error txn. */
 int prep_error(struct pd_node *node, int64_t session_id, int32_t cxid, int32_t type, int32_t err, pd_zxid zxid);
+/* Transaction scope: every prep_* call runs between prep_txn_begin(zxid)
+ * and prep_txn_end; prep_txn_undo (inside the scope) removes what the
+ * transaction did to the view. */
+void prep_txn_begin(struct pd_node *node, pd_zxid zxid);
+void prep_txn_undo(struct pd_node *node);
+void prep_txn_end(struct pd_node *node);
+/* The tree has applied zxid: drop the records it caught up with. */
+void prep_applied(struct pd_node *node, pd_zxid zxid);
+bool prep_overlay_empty(const struct pd_node *node);
 void prep_overlay_clear(struct pd_node *node);
+void prep_overlay_free(struct pd_node *node);
 
-/* node.c: applies node->txn (apply_txn) and records it for the log
- * (PD_FX_LOG_APPEND).  Returns apply_txn's result. */
-int node_commit(struct pd_node *node, struct pd_txn_hdr *hdr);
+/* node.c: logs node->txn (PD_FX_LOG_APPEND) and queues it until the log is
+ * durable up to its zxid (PD_EV_LOG_DURABLE), when request_finish applies
+ * it and answers.  p describes the asker (zxid and txn are filled in).
+ * Returns 0 or PD_ENOMEM (nothing logged or queued). */
+int node_log_txn(struct pd_node *node, const struct pend *p);
+
+/* request.c: applies one durable transaction and answers its asker. */
+void request_finish(struct pd_node *node, const struct pend *p);
+/* node.c: a held connection's writes are all applied: go on reading. */
+void node_conn_resume(struct pd_node *node, struct pd_conn *conn);
 
 /* apply.c: applies the txn bytes; fills node->results (one per op; a
  * non-multi txn gives one result).  Returns the txn-level error (0 for a

@@ -1,28 +1,65 @@
-/* disk.h: the transaction log on real files; see disk.c. */
+/* disk.h: the transaction log on real files, with group commit; see disk.c. */
 #ifndef PD_NET_DISK_H
 #define PD_NET_DISK_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pd.h"
 
-struct disk {
-	char dir[PD_CONFIG_PATH_MAX + 16];
-	int fd;
-	uint64_t file_bytes;
-	uint8_t *pending;
-	size_t pending_len;
-	size_t pending_cap;
+/* Records appended by the loop, not yet handed to the I/O thread. */
+struct disk_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	pd_zxid first_zxid;
+	pd_zxid last_zxid;
 };
 
-/* Replays every log file into node, then opens the newest for appending. */
-int disk_open_and_replay(struct disk *d, const char *data_log_dir, struct pd_node *node, char *errmsg,
-			 size_t errmsg_size);
-/* Queues one record (written by disk_flush). */
+struct disk {
+	char dir[PD_CONFIG_PATH_MAX + 16];
+	bool force_sync;
+	/* owned by the I/O thread while it runs (the loop reads them only at
+	 * start and after the thread stopped) */
+	int fd;
+	uint64_t file_bytes;     /* end of the records in the current file */
+	uint64_t file_allocated; /* preallocated size of the current file */
+	/* the loop's side */
+	struct disk_buf fill;
+	bool busy;    /* a batch is with the I/O thread */
+	int event_fd; /* the I/O thread posts completions here */
+	/* shared, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool thread_started;
+	bool stop;
+	struct disk_buf batch; /* handed over, being written */
+	bool batch_ready;
+	bool done;             /* the batch is written (and synced) */
+	int done_err;          /* errno of a failed write or sync, 0 if none */
+	pd_zxid done_zxid;
+	/* figures */
+	uint64_t batches;
+	uint64_t records;
+	uint64_t sync_ns_max;
+};
+
+/* Replays every log file into node, then opens the newest for appending.
+ * Returns 0 or -1 with errmsg. */
+int disk_open_and_replay(struct disk *d, const char *data_log_dir, bool force_sync, struct pd_node *node,
+			 char *errmsg, size_t errmsg_size);
+/* Starts the I/O thread; completions arrive on d->event_fd. */
+int disk_start(struct disk *d, char *errmsg, size_t errmsg_size);
+/* Queues one record (the loop's side). */
 int disk_append(struct disk *d, const uint8_t *rec, size_t len, pd_zxid zxid);
-/* Writes the queued records. */
-int disk_flush(struct disk *d);
+/* Hands the queued records to the I/O thread if it is idle. */
+void disk_kick(struct disk *d);
+/* After event_fd became readable: the zxid now durable (0 if nothing new),
+ * or -1 with *err set if writing or syncing failed. */
+int disk_completed(struct disk *d, pd_zxid *durable, int *err);
 void disk_close(struct disk *d);
 
 #endif

@@ -63,6 +63,7 @@ struct server {
 	uint32_t dirty_cap;
 	uint8_t *rbuf;
 	bool stop;
+	int exit_code;
 	char listen_desc[160];
 };
 
@@ -290,8 +291,14 @@ static void server_effects(struct server *s)
 			server_arm_timer(s, e->at_ms);
 			break;
 		case PD_FX_LOG_APPEND:
-			if (disk_append(&s->disk, pd_effect_bytes(&s->fx, e), e->len, e->zxid) != 0)
-				net_log("ERROR", "cannot queue the log record of zxid 0x%llx", (unsigned long long)e->zxid);
+			/* Without the record its write can never be answered; stop
+			 * rather than leave clients waiting forever. */
+			if (disk_append(&s->disk, pd_effect_bytes(&s->fx, e), e->len, e->zxid) != 0) {
+				net_log("ERROR", "out of memory queueing the log record of zxid 0x%llx; stopping",
+					(unsigned long long)e->zxid);
+				s->stop = true;
+				s->exit_code = 1;
+			}
 			break;
 		}
 	}
@@ -307,6 +314,28 @@ static void server_effects(struct server *s)
 			s->cfg.outbuf_bytes_max);
 		server_drop(s, overflow[i]);
 	}
+}
+
+/* The I/O thread finished a batch: the core may answer what it covers. */
+static void server_log_done(struct server *s)
+{
+	pd_zxid durable;
+	int err;
+	struct pd_event ev;
+	if (disk_completed(&s->disk, &durable, &err) != 0) {
+		/* Never retry and pretend: what was not synced was not answered,
+		 * and a restart recovers everything that was. */
+		net_log("ERROR", "writing or syncing the transaction log failed: %s; stopping (every answered "
+			"write is on disk)", strerror(err));
+		s->stop = true;
+		s->exit_code = 1;
+		return;
+	}
+	if (durable == 0)
+		return;
+	server_event_base(&ev, PD_EV_LOG_DURABLE);
+	ev.zxid = durable;
+	server_step(s, &ev);
 }
 
 static void server_want_write(struct server *s, int fd, bool on)
@@ -364,9 +393,9 @@ static bool server_flush_one(struct server *s, int fd)
 static void server_flush(struct server *s)
 {
 	uint32_t i;
-	/* The log records of this turn reach the file before its replies leave. */
-	if (s->disk.pending_len > 0)
-		(void)disk_flush(&s->disk);
+	/* The log records of this turn go to the I/O thread as one batch (or
+	 * join the next one if it is still syncing). */
+	disk_kick(&s->disk);
 	/* server_flush_one may drop connections, which can queue more output;
 	 * walk by index so appended entries are flushed too. */
 	for (i = 0; i < s->dirty_count; i++) {
@@ -537,6 +566,14 @@ static int server_setup(struct server *s, const char *config_path)
 	struct pd_allocator allocator = {server_alloc, server_free_mem, NULL};
 	struct epoll_event ee;
 	sigset_t mask;
+	/* Signals arrive on the signalfd; block them before any thread starts
+	 * (the log thread inherits this mask). */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (net_load_config(config_path, &s->cfg, errmsg, sizeof(errmsg)) != 0) {
 		net_log("ERROR", "%s", errmsg);
 		return 2;
@@ -555,22 +592,23 @@ static int server_setup(struct server *s, const char *config_path)
 		net_log("ERROR", "%s", errmsg);
 		return 1;
 	}
-	if (disk_open_and_replay(&s->disk, s->cfg.data_log_dir, s->node, errmsg, sizeof(errmsg)) != 0) {
+	if (disk_open_and_replay(&s->disk, s->cfg.data_log_dir, s->cfg.force_sync, s->node, errmsg, sizeof(errmsg)) !=
+	    0) {
 		net_log("ERROR", "recovery: %s", errmsg);
 		return 2;
 	}
+	if (disk_start(&s->disk, errmsg, sizeof(errmsg)) != 0) {
+		net_log("ERROR", "%s", errmsg);
+		return 1;
+	}
+	if (!s->cfg.force_sync)
+		net_log("WARN", "forceSync=no: writes are answered before the log reaches the disk");
 	if (server_listen(s, errmsg, sizeof(errmsg)) != 0) {
 		net_log("ERROR", "%s", errmsg);
 		return 2;
 	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	s->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->epfd < 0 || s->timer_fd < 0 || s->signal_fd < 0) {
 		net_log("ERROR", "event loop setup: %s", strerror(errno));
@@ -584,6 +622,8 @@ static int server_setup(struct server *s, const char *config_path)
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &ee);
 	ee.data.fd = s->signal_fd;
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->signal_fd, &ee);
+	ee.data.fd = s->disk.event_fd;
+	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->disk.event_fd, &ee);
 	return 0;
 }
 
@@ -622,6 +662,7 @@ int net_server_run(const char *config_path)
 	memset(&s, 0, sizeof(s));
 	s.listen_fd = s.epfd = s.timer_fd = s.signal_fd = -1;
 	s.disk.fd = -1;
+	s.disk.event_fd = -1;
 	rc = server_setup(&s, config_path);
 	if (rc != 0) {
 		server_teardown(&s);
@@ -651,6 +692,8 @@ int net_server_run(const char *config_path)
 					server_event_base(&ev, PD_EV_TICK);
 					server_step(&s, &ev);
 				}
+			} else if (fd == s.disk.event_fd) {
+				server_log_done(&s);
 			} else if (fd == s.signal_fd) {
 				struct signalfd_siginfo si;
 				if (read(s.signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -673,5 +716,5 @@ int net_server_run(const char *config_path)
 		server_flush(&s);
 	}
 	server_teardown(&s);
-	return 0;
+	return s.exit_code;
 }

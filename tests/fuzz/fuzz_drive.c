@@ -245,6 +245,9 @@ static int fd_step(struct fd_ctx *c, struct pd_event *ev)
 	uint32_t i;
 	int rc;
 	bool fourlw_close = false;
+	pd_zxid logged = 0;
+	/* A PD_EV_LOG_DURABLE is attributed to the event whose records it
+	 * covers (its conn field, which the core ignores, says which). */
 	struct fd_client *src = ev->type == PD_EV_TICK ? NULL : fd_client_of(c, ev->conn);
 	ev->now_ms = c->now_ms;
 	ev->wall_ms = c->wall_ms;
@@ -258,6 +261,8 @@ static int fd_step(struct fd_ctx *c, struct pd_event *ev)
 											    : fd_client_of(c, e->conn);
 		if (c->trace)
 			fprintf(stderr, "    effect %d conn %u len %zu\n", (int)e->type, e->conn, e->len);
+		if (e->type == PD_FX_LOG_APPEND && e->zxid > logged)
+			logged = e->zxid;
 		if (e->type == PD_FX_TIMER || e->type == PD_FX_LOG_APPEND)
 			continue;
 		if (cl == NULL)
@@ -319,6 +324,16 @@ static int fd_step(struct fd_ctx *c, struct pd_event *ev)
 		}
 	}
 	pd_effects_reset(&c->fx);
+	/* The log is durable at once: what the step logged is answered by
+	 * the next step, before anything else happens. */
+	if (rc == 0 && logged != 0) {
+		struct pd_event durable;
+		memset(&durable, 0, sizeof(durable));
+		durable.type = PD_EV_LOG_DURABLE;
+		durable.zxid = logged;
+		durable.conn = src != NULL ? src->conn : 0;
+		return fd_step(c, &durable);
+	}
 	if (rc != 0) {
 		if (rc != PD_ENOMEM || !c->fault_active)
 			fd_fail("pd_step(event %d, conn %u) returned %d (%s)", (int)ev->type, ev->conn, rc, pd_strerror(rc));

@@ -618,6 +618,9 @@ REPRO_EXPECT = {
     # driver regression: the canary's close, deferred by an I/O allocation failure during the
     # re-attach (the step itself succeeded), arrived on the janitor's next step
     "repro-deferred-close-after-reattach": "closed session",
+    # an I/O allocation failure lost the PD_FX_FOURLW of "wchp": the connection was never answered
+    # nor closed (and, once durability stopped expiring non-READY connections, never went away)
+    "repro-fourlw-effect-lost": "closed",
 }
 
 

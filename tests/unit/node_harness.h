@@ -22,6 +22,7 @@ struct nh {
 	uint64_t now_ms;
 	int64_t wall_ms;
 	int last_rc;
+	bool hold_durable; /* false: every logged record is durable at once */
 };
 
 /* Node from zoo.cfg text (dataDir is added); node_wall_ms seeds session ids. */
@@ -35,6 +36,8 @@ void nh_open(struct nh *h, uint32_t conn, const char *ip);
 void nh_data(struct nh *h, uint32_t conn, const void *p, size_t len);
 void nh_tick(struct nh *h, uint64_t now_ms);
 void nh_conn_closed(struct nh *h, uint32_t conn);
+/* PD_EV_LOG_DURABLE up to zxid (for tests that set hold_durable). */
+void nh_durable(struct nh *h, pd_zxid zxid);
 
 /* Concatenation of every PD_FX_SEND to conn in the last step. */
 size_t nh_sent(const struct nh *h, uint32_t conn, uint8_t *out, size_t cap);

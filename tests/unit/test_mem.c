@@ -138,6 +138,40 @@ static void test_buf(void **state)
 	assert_int_equal(a.live_blocks, 0);
 }
 
+static void test_ring_reserve_unwraps_in_order(void **state)
+{
+	struct tu_alloc a;
+	struct pd_mem mem;
+	uint32_t *items = NULL, head = 0, count = 0, cap = 0, i;
+	(void)state;
+	pd_mem_init(&mem, tu_allocator(&a), 0);
+	/* fill to 64, pop 10 from the head, push 10 more so the ring wraps */
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(pd_ring_reserve(&mem, (void **)&items, &head, count, &cap, sizeof(*items)), 0);
+		items[(head + count++) % cap] = i;
+	}
+	assert_int_equal(cap, 64);
+	head = 10;
+	count -= 10;
+	for (i = 64; i < 74; i++) {
+		assert_int_equal(pd_ring_reserve(&mem, (void **)&items, &head, count, &cap, sizeof(*items)), 0);
+		items[(head + count++) % cap] = i;
+	}
+	assert_int_equal(cap, 64);
+	assert_int_equal(head, 10);
+	/* full and wrapped: the next reserve doubles and unwraps, keeping order */
+	mem.fail_countdown = 1;
+	assert_int_equal(pd_ring_reserve(&mem, (void **)&items, &head, count, &cap, sizeof(*items)), PD_ENOMEM);
+	assert_int_equal(cap, 64);
+	assert_int_equal(pd_ring_reserve(&mem, (void **)&items, &head, count, &cap, sizeof(*items)), 0);
+	assert_int_equal(cap, 128);
+	assert_int_equal(head, 0);
+	for (i = 0; i < count; i++)
+		assert_int_equal(items[i], 10 + i);
+	pd_mem_free(&mem, items, cap * sizeof(*items));
+	assert_int_equal(mem.used_bytes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_fail_countdown),
 		cmocka_unit_test(test_zalloc_dup_realloc),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_ring_reserve_unwraps_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2111,6 +2111,189 @@ static void test_memory_returns_to_baseline_after_clients_leave(void **state)
 	stop();
 }
 
+/* --- durability: nothing is applied or answered before the log is durable --- */
+
+/* The zxid of the newest PD_FX_LOG_APPEND of the last step, 0 if none. */
+static pd_zxid logged_zxid(void)
+{
+	pd_zxid z = 0;
+	uint32_t i;
+	for (i = 0; i < H.fx.count; i++)
+		if (H.fx.items[i].type == PD_FX_LOG_APPEND && H.fx.items[i].zxid > z)
+			z = H.fx.items[i].zxid;
+	return z;
+}
+
+static void send_only(uint32_t conn, int32_t xid, int32_t type, const struct tb *body)
+{
+	static struct tb t;
+	t.n = 0;
+	nh_request_frame(&t, xid, type, body);
+	nh_data(&H, conn, t.b, t.n);
+}
+
+static void test_write_answered_only_when_durable(void **state)
+{
+	(void)state;
+	start(NULL);
+	connect_session(1, 30000, NULL); /* zxid 1 */
+	connect_session(2, 30000, NULL); /* zxid 2 */
+	H.hold_durable = true;
+	nh_body_create(&B, "/d", "v", 1, 0);
+	send_only(1, 5, PD_OP_CREATE, &B);
+	assert_true(logged_zxid() == 3);
+	assert_int_equal(nh_count(&H, PD_FX_SEND, 1), 0); /* logged, not answered */
+	/* another session does not see it yet */
+	nh_body_path_watch(&B, "/d", false);
+	call(2, 6, PD_OP_GETDATA, &B);
+	assert_int_equal(R.count, 1);
+	assert_int_equal(nh_frame_err(R.frames[0]), PD_ENONODE);
+	assert_true(nh_frame_zxid(R.frames[0]) == 2);
+	/* the writer's own read waits behind its write */
+	send_only(1, 7, PD_OP_GETDATA, &B);
+	assert_int_equal(nh_count(&H, PD_FX_SEND, 1), 0);
+	nh_durable(&H, 2); /* not far enough */
+	assert_int_equal(nh_count(&H, PD_FX_SEND, 1), 0);
+	nh_durable(&H, 99); /* beyond what was logged: only what was logged counts */
+	nh_replies(&H, 1, &R);
+	assert_int_equal(R.count, 2);
+	assert_int_equal(nh_frame_xid(R.frames[0]), 5);
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	assert_true(nh_frame_zxid(R.frames[0]) == 3);
+	assert_int_equal(nh_frame_xid(R.frames[1]), 7);
+	assert_int_equal(nh_frame_err(R.frames[1]), 0);
+	/* the next write gets the next zxid: nothing was made durable beyond 3 */
+	nh_body_create(&B, "/d2", "", 0, 0);
+	send_only(1, 8, PD_OP_CREATE, &B);
+	assert_true(logged_zxid() == 4);
+	nh_durable(&H, 4);
+	stop();
+}
+
+static void test_pending_writes_checked_against_each_other(void **state)
+{
+	int i;
+	(void)state;
+	start(NULL);
+	connect_session(1, 30000, NULL);
+	assert_int_equal(create(1, 1, "/q", "", 0), 0);
+	H.hold_durable = true;
+	/* versioned setData calls in a row: each is checked against the one
+	 * before it, which is not applied yet */
+	nh_body_set_data(&B, "/q", "a", 1, 0);
+	send_only(1, 2, PD_OP_SETDATA, &B);
+	nh_body_set_data(&B, "/q", "b", 1, 1);
+	send_only(1, 3, PD_OP_SETDATA, &B);
+	nh_body_set_data(&B, "/q", "c", 1, 1); /* stale: version is 2 by now */
+	send_only(1, 4, PD_OP_SETDATA, &B);
+	/* sequential creates get distinct numbers while pending */
+	for (i = 0; i < 3; i++) {
+		nh_body_create(&B, "/q/s-", "", 0, PD_MODE_PERSISTENT_SEQUENTIAL);
+		send_only(1, 10 + i, PD_OP_CREATE, &B);
+	}
+	/* delete of a node created by a pending txn, then its parent */
+	nh_body_path_int(&B, "/q/s-0000000001", -1);
+	send_only(1, 20, PD_OP_DELETE, &B);
+	nh_body_path_int(&B, "/q", -1);
+	send_only(1, 21, PD_OP_DELETE, &B); /* NOTEMPTY: two children pending */
+	assert_int_equal(nh_count(&H, PD_FX_SEND, 1), 0);
+	nh_durable(&H, logged_zxid());
+	nh_replies(&H, 1, &R);
+	assert_int_equal(R.count, 8);
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	assert_int_equal(nh_frame_err(R.frames[1]), 0);
+	assert_int_equal(nh_frame_err(R.frames[2]), PD_EBADVERSION);
+	assert_int_equal(nh_frame_xid(R.frames[3]), 10);
+	assert_memory_equal(R.frames[3].p + 24, "/q/s-0000000000", 15);
+	assert_memory_equal(R.frames[4].p + 24, "/q/s-0000000001", 15);
+	assert_memory_equal(R.frames[5].p + 24, "/q/s-0000000002", 15);
+	assert_int_equal(nh_frame_err(R.frames[6]), 0);
+	assert_int_equal(nh_frame_err(R.frames[7]), PD_ENOTEMPTY);
+	/* the overlay is gone once everything is applied, and the tree agrees */
+	H.hold_durable = false;
+	nh_body_path_watch(&B, "/q", false);
+	call(1, 30, PD_OP_GETCHILDREN, &B);
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	assert_int_equal(R.frames[0].len, 4 + 16 + 4 + 2 * (4 + 12)); /* s-0, s-2 */
+	stop();
+}
+
+static void test_failed_multi_keeps_other_pending_changes(void **state)
+{
+	(void)state;
+	start(NULL);
+	connect_session(1, 30000, NULL);
+	H.hold_durable = true;
+	nh_body_create(&B, "/x", "", 0, 0);
+	send_only(1, 1, PD_OP_CREATE, &B);
+	/* a multi that creates /x/a, then fails: /x/a must vanish from the
+	 * view, /x (another pending txn) must stay */
+	B.n = 0;
+	tb_multi_create(&B, "/x/a", "", 0);
+	tb_multi_header(&B, PD_OP_CHECK, false, -1);
+	tb_str(&B, "/nope");
+	tb_i32(&B, -1);
+	tb_multi_header(&B, -1, true, -1);
+	send_only(1, 2, PD_OP_MULTI, &B);
+	nh_body_create(&B, "/x/a", "", 0, 0);
+	send_only(1, 3, PD_OP_CREATE, &B);
+	nh_body_create(&B, "/x/b", "", 0, 0);
+	send_only(1, 4, PD_OP_CREATE, &B);
+	nh_durable(&H, logged_zxid());
+	nh_replies(&H, 1, &R);
+	assert_int_equal(R.count, 4);
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	assert_int_equal(nh_frame_xid(R.frames[1]), 2);
+	assert_int_equal(nh_frame_err(R.frames[2]), 0);
+	assert_int_equal(nh_frame_err(R.frames[3]), 0);
+	stop();
+}
+
+static void test_close_session_pending_deletes_its_ephemerals_in_the_view(void **state)
+{
+	(void)state;
+	start(NULL);
+	connect_session(1, 30000, NULL);
+	connect_session(2, 30000, NULL);
+	assert_int_equal(create(1, 1, "/e1", "", PD_MODE_EPHEMERAL), 0);
+	H.hold_durable = true;
+	nh_body_create(&B, "/e2", "", 0, PD_MODE_EPHEMERAL); /* pending ephemeral */
+	send_only(1, 2, PD_OP_CREATE, &B);
+	send_only(1, 3, PD_OP_CLOSESESSION, NULL);
+	/* both are gone in the view: another session may take the names */
+	nh_body_create(&B, "/e1", "", 0, 0);
+	send_only(2, 4, PD_OP_CREATE, &B);
+	nh_body_create(&B, "/e2", "", 0, 0);
+	send_only(2, 5, PD_OP_CREATE, &B);
+	nh_durable(&H, logged_zxid());
+	assert_true(nh_closed(&H, 1));
+	nh_replies(&H, 2, &R);
+	assert_int_equal(R.count, 2);
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	assert_int_equal(nh_frame_err(R.frames[1]), 0);
+	stop();
+}
+
+static void test_answer_not_sent_to_a_new_connection_with_the_same_id(void **state)
+{
+	(void)state;
+	start(NULL);
+	connect_session(1, 30000, NULL);
+	H.hold_durable = true;
+	nh_body_create(&B, "/gone", "", 0, 0);
+	send_only(1, 1, PD_OP_CREATE, &B);
+	nh_conn_closed(&H, 1);
+	nh_open(&H, 1, "127.0.0.1"); /* the driver reuses the id */
+	nh_durable(&H, logged_zxid());
+	assert_int_equal(nh_count(&H, PD_FX_SEND, 1), 0);
+	H.hold_durable = false;
+	connect_session(2, 30000, NULL);
+	nh_body_path_watch(&B, "/gone", false);
+	call(2, 2, PD_OP_EXISTS, &B); /* applied all the same */
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2159,6 +2342,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_multi_allocation_failure_is_atomic, teardown),
 		cmocka_unit_test_teardown(test_watch_trigger_allocation_failure, teardown),
 		cmocka_unit_test_teardown(test_memory_returns_to_baseline_after_clients_leave, teardown),
+		cmocka_unit_test_teardown(test_write_answered_only_when_durable, teardown),
+		cmocka_unit_test_teardown(test_pending_writes_checked_against_each_other, teardown),
+		cmocka_unit_test_teardown(test_failed_multi_keeps_other_pending_changes, teardown),
+		cmocka_unit_test_teardown(test_close_session_pending_deletes_its_ephemerals_in_the_view, teardown),
+		cmocka_unit_test_teardown(test_answer_not_sent_to_a_new_connection_with_the_same_id, teardown),
 		/* last: these close the connection inside the four-letter-word check */
 		cmocka_unit_test_teardown(test_four_letter_word_not_whitelisted, teardown),
 		cmocka_unit_test_teardown(test_telnet_interrupt_closes, teardown),
