@@ -32,6 +32,11 @@ void pd_config_defaults(struct pd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tick_ms = 3000;
 	cfg->force_sync = true;
+	cfg->snap_count = 100000;
+	cfg->snap_size_limit_bytes = 4194304LL * 1024;
+	cfg->purge_snap_retain_count = 3;
+	cfg->purge_interval_hours = 0;
+	cfg->prealloc_bytes = 64LL << 20;
 	cfg->init_limit = 10;
 	cfg->sync_limit = 5;
 	cfg->session_timeout_ms_min = -1;
@@ -180,6 +185,21 @@ static int config_apply(struct pd_config *cfg, const char *key, size_t key_len, 
 		return 0;                                                                \
 	}
 	INT_KEY("tickTime", tick_ms, 1, 1000000)
+	INT_KEY("snapCount", snap_count, INT64_MIN, INT64_MAX)
+	INT_KEY("autopurge.snapRetainCount", purge_snap_retain_count, INT32_MIN, INT32_MAX)
+	INT_KEY("autopurge.purgeInterval", purge_interval_hours, INT32_MIN, INT32_MAX)
+	if (KEY("snapSizeLimitInKb")) {
+		if (config_int64(v, &x) != 0 || x > INT64_MAX / 1024)
+			return -1;
+		cfg->snap_size_limit_bytes = x <= 0 ? 0 : x * 1024; /* ZooKeeper: <= 0 turns it off */
+		return 0;
+	}
+	if (KEY("preAllocSize")) {
+		if (config_int64(v, &x) != 0 || x < 1 || x > (INT64_C(1) << 30))
+			return -1;
+		cfg->prealloc_bytes = x * 1024;
+		return 0;
+	}
 	INT_KEY("initLimit", init_limit, 1, 1000000)
 	INT_KEY("syncLimit", sync_limit, 1, 1000000)
 	INT_KEY("minSessionTimeout", session_timeout_ms_min, -1, INT32_MAX)
@@ -407,6 +427,14 @@ int pd_config_finish(struct pd_config *cfg, char *errmsg, size_t errmsg_size)
 	}
 	if (cfg->data_log_dir[0] == '\0')
 		strcpy(cfg->data_log_dir, cfg->data_dir);
+	/* ZooKeeper's floors: snapCount at least 2, at least 3 snapshots kept,
+	 * a negative purge interval means none. */
+	if (cfg->snap_count < 2)
+		cfg->snap_count = 2;
+	if (cfg->purge_snap_retain_count < 3)
+		cfg->purge_snap_retain_count = 3;
+	if (cfg->purge_interval_hours < 0)
+		cfg->purge_interval_hours = 0;
 	if (cfg->super_digest[0] != '\0' && strchr(cfg->super_digest, ':') == NULL) {
 		snprintf(errmsg, errmsg_size, "superDigest must look like user:base64hash");
 		return PD_ECONFIG;

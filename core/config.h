@@ -67,6 +67,11 @@ struct pd_config {
 	/* storage */
 	char data_dir[PD_CONFIG_PATH_MAX];
 	char data_log_dir[PD_CONFIG_PATH_MAX];
+	int64_t snap_count;            /* snapCount: txns between snapshots (randomised, §7.4) */
+	int64_t snap_size_limit_bytes; /* snapSizeLimitInKb: log bytes between snapshots, 0 = off */
+	int32_t purge_snap_retain_count; /* autopurge.snapRetainCount (at least 3) */
+	int32_t purge_interval_hours;  /* autopurge.purgeInterval, 0 = no purging */
+	int64_t prealloc_bytes;        /* preAllocSize: log file growth step */
 	/* features */
 	bool extended_types;
 	bool reconfig_enabled;

@@ -12,6 +12,8 @@
 #include "log.h"
 #include "server_int.h"
 
+static void node_draw_snapshot_due(struct pd_node *node);
+
 static const uint8_t node_default_secret[16] = {0x70, 0x61, 0x64, 0x64, 0x6f, 0x63, 0x6b, 0x2d,
 						0x73, 0x65, 0x73, 0x73, 0x69, 0x6f, 0x6e, 0x31};
 
@@ -49,6 +51,7 @@ int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, u
 			      wall_ms, cfg->tick_ms, node_default_secret);
 	pd_watch_init(&node->watches, &node->mem);
 	pd_map64_init(&node->overlay, &node->mem);
+	node_draw_snapshot_due(node);
 	node->next_container_check_ms = now_ms + (uint64_t)cfg->container_check_interval_ms;
 	*out = node;
 	return 0;
@@ -322,6 +325,36 @@ fail:
 	fx->bytes.err = 0;
 	pd_mem_free(&node->io_mem, copy, node->txn.len);
 	return PD_ENOMEM;
+}
+
+/* ZooKeeper spreads snapshots: the next one is due after half the limit
+ * plus a random part of the other half, so servers do not all snapshot at
+ * once. */
+static void node_draw_snapshot_due(struct pd_node *node)
+{
+	uint64_t half = (uint64_t)node->cfg.snap_count / 2;
+	node->snap_txns_due = half + (half > 0 ? pd_prng_below(&node->prng, half) : 0);
+	half = (uint64_t)node->cfg.snap_size_limit_bytes / 2;
+	node->snap_bytes_due = half + (half > 0 ? pd_prng_below(&node->prng, half) : 0);
+}
+
+void node_count_for_snapshot(struct pd_node *node, size_t txn_len)
+{
+	struct pd_effect e;
+	node->snap_txns++;
+	node->snap_bytes += txn_len + PD_LOG_RECORD_HEADER_BYTES;
+	if (node->snap_txns <= node->snap_txns_due &&
+	    (node->cfg.snap_size_limit_bytes == 0 || node->snap_bytes <= node->snap_bytes_due))
+		return;
+	memset(&e, 0, sizeof(e));
+	e.type = PD_FX_SNAPSHOT;
+	e.zxid = node->last_zxid;
+	if (node_fx_push(node, &e) != 0)
+		return; /* asked again after the next txn */
+	node->snap_txns = 0;
+	node->snap_bytes = 0;
+	node->snapshots_requested++;
+	node_draw_snapshot_due(node);
 }
 
 /* PD_EV_LOG_DURABLE: apply and answer, in zxid order, everything the log

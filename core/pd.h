@@ -61,6 +61,9 @@ enum pd_effect_type {
 	PD_FX_TIMER,    /* at_ms */
 	PD_FX_LOG_APPEND, /* bytes: one log record (log.h) for the txn with zxid;
 			   * answer with PD_EV_LOG_DURABLE once it is durable */
+	PD_FX_SNAPSHOT,   /* zxid: a snapshot is due; the node as it is after this
+			   * step is the image (snap.h), labelled zxid.  The driver
+			   * may skip it (one already running); nothing answers it. */
 };
 
 struct pd_effect {

@@ -317,6 +317,7 @@ void request_finish(struct pd_node *node, const struct pend *p)
 	int err = apply_txn(node, p->txn, p->txn_len, &hdr);
 	PD_ASSERT(hdr.zxid == p->zxid);
 	node->commit_count++;
+	node_count_for_snapshot(node, p->txn_len);
 	switch (p->kind) {
 	case PEND_WRITE:
 		if (conn != NULL)
@@ -925,8 +926,11 @@ static void request_expire_sessions(struct pd_node *node)
 {
 	int64_t due[64];
 	uint32_t n, i;
+	bool failed = false;
 	/* Collect a batch first (expiring mutates the table being walked);
-	 * repeat until no session is due. */
+	 * repeat until no session is due.  A session whose closeSession could
+	 * not be logged (out of memory) stays due and is tried again at the
+	 * next tick, not in this one (which could then never end). */
 	do {
 		uint32_t pos = 0;
 		struct pd_session *s;
@@ -943,20 +947,23 @@ static void request_expire_sessions(struct pd_node *node)
 			conn_id = s->conn;
 			/* Requests in the session fail from now on; the connection
 			 * is closed once the closeSession txn is applied. */
-			s->closing = true;
 			conn = conn_id != PD_CONN_NONE ? node_conn(node, conn_id) : NULL;
 			p = request_pend(PEND_EXPIRE, conn, 0, PD_OP_CLOSESESSION, node->now_ms);
 			prep_txn_begin(node, request_next_zxid(node));
 			if (prep_close_session(node, due[i], 0, request_next_zxid(node)) != 0) {
 				prep_txn_undo(node);
 				prep_txn_end(node);
-				continue; /* retried by nobody: fail closed rather than loop */
-			}
-			if (request_log(node, &p) != 0)
+				failed = true;
 				continue;
+			}
+			if (request_log(node, &p) != 0) {
+				failed = true;
+				continue;
+			}
+			s->closing = true;
 			node->sessions_expired++;
 		}
-	} while (n == PD_ARRAY_LEN(due));
+	} while (n == PD_ARRAY_LEN(due) && !failed);
 }
 
 static void request_reap(struct pd_node *node)

@@ -140,6 +140,12 @@ struct pd_node {
 	pd_zxid durable_zxid; /* the log is durable up to here */
 	struct pend_queue pending; /* prepared, logged, waiting for durability */
 	uint64_t conn_serial; /* incarnation counter for connections */
+	/* snapshot trigger (zab-and-server.md §7.4) */
+	uint64_t snap_txns;        /* txns applied since the last snapshot request */
+	uint64_t snap_bytes;       /* their log bytes */
+	uint64_t snap_txns_due;    /* snapCount/2 + random [0, snapCount/2) */
+	uint64_t snap_bytes_due;   /* the same for snapSizeLimitInKb */
+	uint64_t snapshots_requested;
 	uint32_t held_conns;  /* connections whose input waits for their writes */
 	uint64_t timer_at_ms;
 	bool close_pending; /* some connection is CONN_CLOSING */
@@ -217,6 +223,9 @@ int node_log_txn(struct pd_node *node, const struct pend *p);
 
 /* request.c: applies one durable transaction and answers its asker. */
 void request_finish(struct pd_node *node, const struct pend *p);
+/* node.c: counts an applied txn towards the next snapshot and asks the
+ * driver for one (PD_FX_SNAPSHOT) when it is due. */
+void node_count_for_snapshot(struct pd_node *node, size_t txn_len);
 /* node.c: a held connection's writes are all applied: go on reading. */
 void node_conn_resume(struct pd_node *node, struct pd_conn *conn);
 

@@ -5,6 +5,7 @@
 
 #include "assert.h"
 #include "err.h"
+#include "varint.h"
 
 /* --- the node block ---
  * u8 flags (bit 0: an owner follows the ACL), varint czxid, varint
@@ -14,43 +15,6 @@
 
 #define TREE_BLOB_HAS_OWNER 1u
 #define TREE_BLOB_HEADER_MAX (1 + 10 * 9)
-
-static size_t tree_varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-static size_t tree_varint_get(const uint8_t *p, uint64_t *v)
-{
-	uint64_t r = 0;
-	size_t n = 0;
-	int shift = 0;
-	for (;;) {
-		uint8_t b = p[n++];
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if ((b & 0x80) == 0)
-			break;
-		shift += 7;
-	}
-	*v = r;
-	return n;
-}
-
-static uint64_t tree_zz(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t tree_unzz(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
 
 struct tree_blob {
 	struct pd_tmeta meta;
@@ -64,28 +28,28 @@ static void tree_blob_parse(const uint8_t *blob, struct tree_blob *b)
 	uint64_t v;
 	size_t n = 1;
 	uint8_t flags = blob[0];
-	n += tree_varint_get(blob + n, &v);
+	n += pd_varint_get(blob + n, &v);
 	b->meta.czxid = (int64_t)v;
-	n += tree_varint_get(blob + n, &v);
+	n += pd_varint_get(blob + n, &v);
 	b->meta.mzxid = b->meta.czxid + (int64_t)v;
-	n += tree_varint_get(blob + n, &v);
-	b->meta.ctime = tree_unzz(v);
-	n += tree_varint_get(blob + n, &v);
-	b->meta.mtime = b->meta.ctime + tree_unzz(v);
-	n += tree_varint_get(blob + n, &v);
-	b->meta.version = (int32_t)tree_unzz(v);
-	n += tree_varint_get(blob + n, &v);
-	b->meta.aversion = (int32_t)tree_unzz(v);
-	n += tree_varint_get(blob + n, &v);
+	n += pd_varint_get(blob + n, &v);
+	b->meta.ctime = pd_unzz(v);
+	n += pd_varint_get(blob + n, &v);
+	b->meta.mtime = b->meta.ctime + pd_unzz(v);
+	n += pd_varint_get(blob + n, &v);
+	b->meta.version = (int32_t)pd_unzz(v);
+	n += pd_varint_get(blob + n, &v);
+	b->meta.aversion = (int32_t)pd_unzz(v);
+	n += pd_varint_get(blob + n, &v);
 	b->meta.acl = (uint32_t)v;
 	b->meta.owner = 0;
 	if (flags & TREE_BLOB_HAS_OWNER) {
-		n += tree_varint_get(blob + n, &v);
-		b->meta.owner = tree_unzz(v);
+		n += pd_varint_get(blob + n, &v);
+		b->meta.owner = pd_unzz(v);
 	}
-	n += tree_varint_get(blob + n, &v);
+	n += pd_varint_get(blob + n, &v);
 	b->name_len = (uint32_t)v;
-	n += tree_varint_get(blob + n, &v);
+	n += pd_varint_get(blob + n, &v);
 	b->data_len_plus1 = (uint32_t)v;
 	b->header = n;
 }
@@ -103,17 +67,17 @@ static uint8_t *tree_blob_make(struct pd_tree *t, const struct pd_tmeta *m, cons
 	uint8_t *blob;
 	PD_ASSERT(m->mzxid >= m->czxid);
 	hdr[0] = m->owner != 0 ? TREE_BLOB_HAS_OWNER : 0;
-	h += tree_varint_put(hdr + h, (uint64_t)m->czxid);
-	h += tree_varint_put(hdr + h, (uint64_t)(m->mzxid - m->czxid));
-	h += tree_varint_put(hdr + h, tree_zz(m->ctime));
-	h += tree_varint_put(hdr + h, tree_zz(m->mtime - m->ctime));
-	h += tree_varint_put(hdr + h, tree_zz(m->version));
-	h += tree_varint_put(hdr + h, tree_zz(m->aversion));
-	h += tree_varint_put(hdr + h, m->acl);
+	h += pd_varint_put(hdr + h, (uint64_t)m->czxid);
+	h += pd_varint_put(hdr + h, (uint64_t)(m->mzxid - m->czxid));
+	h += pd_varint_put(hdr + h, pd_zz(m->ctime));
+	h += pd_varint_put(hdr + h, pd_zz(m->mtime - m->ctime));
+	h += pd_varint_put(hdr + h, pd_zz(m->version));
+	h += pd_varint_put(hdr + h, pd_zz(m->aversion));
+	h += pd_varint_put(hdr + h, m->acl);
 	if (m->owner != 0)
-		h += tree_varint_put(hdr + h, tree_zz(m->owner));
-	h += tree_varint_put(hdr + h, (uint64_t)name_len);
-	h += tree_varint_put(hdr + h, data.is_null ? 0 : (uint64_t)data.len + 1);
+		h += pd_varint_put(hdr + h, pd_zz(m->owner));
+	h += pd_varint_put(hdr + h, (uint64_t)name_len);
+	h += pd_varint_put(hdr + h, data.is_null ? 0 : (uint64_t)data.len + 1);
 	total = h + name_len + (data.is_null ? 0 : data.len);
 	blob = pd_slab_alloc(&t->slab, total);
 	if (blob == NULL)
@@ -708,5 +672,50 @@ int pd_tree_set_acl(struct pd_tree *t, uint32_t idx, uint32_t acl, int32_t avers
 	if (rc != 0)
 		return rc;
 	pd_acl_unref(t->acls, old);
+	return 0;
+}
+
+int pd_tree_restore(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len, struct pd_span data,
+		    const struct pd_tmeta *m, int64_t pzxid, int32_t cversion_creates, size_t path_len, uint32_t *out)
+{
+	uint32_t idx = parent == PD_NODE_NONE ? PD_NODE_ROOT : pd_tree_child(t, parent, name, name_len);
+	struct pd_tnode *n;
+	int rc;
+	if (m->mzxid < m->czxid)
+		return PD_EPROTO;
+	if (idx != PD_NODE_NONE) {
+		/* the root and the /zookeeper nodes exist from pd_tree_init */
+		struct pd_tmeta old;
+		struct pd_span old_data = pd_tree_data(t, idx);
+		pd_tree_meta(t, idx, &old);
+		if (old.owner != 0 || m->owner != 0)
+			return PD_EPROTO; /* only plain nodes are ever overwritten */
+		rc = tree_blob_replace(t, idx, m, data);
+		if (rc != 0)
+			return rc;
+		pd_acl_unref(t->acls, old.acl);
+		t->data_size_approx += (data.is_null ? 0 : data.len);
+		t->data_size_approx -= old_data.is_null ? 0 : old_data.len;
+	} else {
+		rc = tree_create_raw(t, parent, name, name_len, data, m->acl, m->owner, m->czxid, m->ctime, &idx);
+		if (rc != 0)
+			return rc;
+		rc = tree_blob_replace(t, idx, m, data);
+		if (rc != 0) {
+			tree_index_remove(t, idx);
+			tree_unlink_child(t, idx);
+			if (pd_owner_is_container(m->owner) || pd_owner_is_ttl(m->owner))
+				tree_reap_remove(t, idx);
+			tree_blob_free(t, pd_tree_node(t, idx)->blob);
+			tree_slot_free(t, idx);
+			t->node_count--;
+			return rc;
+		}
+		t->data_size_approx += path_len + (data.is_null ? 0 : data.len);
+	}
+	n = pd_tree_node(t, idx);
+	n->pzxid = pzxid;
+	n->cversion_creates = cversion_creates;
+	*out = idx;
 	return 0;
 }

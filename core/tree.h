@@ -118,6 +118,13 @@ uint64_t pd_tree_descendants(const struct pd_tree *t, uint32_t idx);
 int pd_tree_create(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len,
 		   struct pd_span data, uint32_t acl, int64_t owner, pd_zxid zxid, int64_t time_ms,
 		   int32_t parent_cversion, size_t path_len, uint32_t *out);
+/* Snapshot load: puts a node with exactly these fields under parent
+ * (PD_NODE_NONE: the root), or overwrites one of the nodes pd_tree_init
+ * made.  Children must come after their parent.  m->acl must already hold a
+ * reference for the node.  Returns 0, PD_ENOMEM, or PD_EPROTO for fields
+ * that cannot be (mzxid below czxid, a node restored twice). */
+int pd_tree_restore(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len, struct pd_span data,
+		    const struct pd_tmeta *m, int64_t pzxid, int32_t cversion_creates, size_t path_len, uint32_t *out);
 /* Deletes a leaf; drops its ACL reference. */
 void pd_tree_delete(struct pd_tree *t, uint32_t idx, pd_zxid zxid, size_t path_len);
 int pd_tree_set_data(struct pd_tree *t, uint32_t idx, struct pd_span data, int32_t version,

@@ -19,11 +19,15 @@
  * started past 64 MiB of records, and the directory is fsync'd whenever a
  * file is created.
  *
- * On start every file is replayed in order into the node.  A torn or
- * corrupt record, or anything but zeros after the end, in the newest file
- * is cut off (and reported: those records were never acknowledged, since
- * nothing is answered before its batch is synced); anywhere else it stops
- * the start, since transactions after it would be lost silently.
+ * On start (disk_recover) the newest snapshot in dataDir/paddock that
+ * loads is the base (an older one if it is damaged, snap.h's recovery
+ * plan picking the log files it needs), and the log records after its
+ * label are replayed; with no usable snapshot the logs must start at zxid
+ * 1.  A torn or corrupt record, or anything but zeros after the end, in the
+ * newest file is cut off (and reported: those records were never
+ * acknowledged, since nothing is answered before its batch is synced);
+ * anywhere else it stops the start, since transactions after it would be
+ * lost silently.  So does a gap in the zxids.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,54 +47,79 @@
 #include "jute.h"
 #include "log.h"
 #include "net.h"
+#include "snap.h"
 #include "txn.h"
 
 #define DISK_ROLL_BYTES (64u << 20)
 
-static int disk_cmp_names(const void *a, const void *b)
+static int disk_cmp_zxid(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	pd_zxid x = *(const pd_zxid *)a, y = *(const pd_zxid *)b;
+	return x < y ? -1 : x > y;
 }
 
-static bool disk_is_log_name(const char *name)
+/* The zxids of the files named kind.<16 hex> in dir, ascending.  *out is
+ * malloc'd.  Returns 0 or -1 with errno. */
+static int disk_list(const char *dir, const char *kind, pd_zxid **out, size_t *count)
 {
-	size_t i;
-	if (strncmp(name, "log.", 4) != 0 || strlen(name) != 20)
-		return false;
-	for (i = 4; i < 20; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return false;
-	return true;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t cap = 0;
+	*out = NULL;
+	*count = 0;
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		pd_zxid z;
+		if (!pd_snap_parse_name(de->d_name, kind, &z))
+			continue;
+		if (*count == cap) {
+			pd_zxid *fresh;
+			cap = cap == 0 ? 16 : cap * 2;
+			fresh = realloc(*out, cap * sizeof(*fresh));
+			if (fresh == NULL) {
+				closedir(d);
+				return -1;
+			}
+			*out = fresh;
+		}
+		(*out)[(*count)++] = z;
+	}
+	closedir(d);
+	if (*count > 1)
+		qsort(*out, *count, sizeof(**out), disk_cmp_zxid);
+	return 0;
 }
 
-static char *disk_slurp(const char *path, size_t *len)
+/* Maps a whole file read-only; *len 0 maps nothing.  Returns NULL on error. */
+static const uint8_t *disk_map(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	char *buf;
-	size_t got = 0;
+	void *p;
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) != 0) {
 		close(fd);
 		return NULL;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
+	*len = (size_t)st.st_size;
+	if (*len == 0) {
 		close(fd);
-		return NULL;
+		return (const uint8_t *)"";
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	*len = got;
-	return buf;
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, *len, MADV_SEQUENTIAL);
+	return p;
+}
+
+static void disk_unmap(const uint8_t *p, size_t len)
+{
+	if (len > 0)
+		munmap((void *)p, len);
 }
 
 static int disk_fsync_dir(const char *dir)
@@ -125,7 +155,7 @@ static int disk_open_new(struct disk *d, pd_zxid first)
 	return 0;
 }
 
-static bool disk_all_zero(const char *p, size_t len)
+static bool disk_all_zero(const uint8_t *p, size_t len)
 {
 	size_t i;
 	for (i = 0; i < len; i++)
@@ -146,13 +176,15 @@ static const char *disk_status_name(enum pd_log_status st)
 	}
 }
 
-/* Replays one file; *end receives the end of its records.  Returns 0,
- * 1 if the file does not end cleanly (*st says how), -1 with errmsg. */
-static int disk_replay_file(const char *path, struct pd_node *node, size_t *end, size_t *size,
+/* Replays one log file; *end receives the end of its records.  Records at
+ * or below the node's zxid are skipped; one that does not follow it is a
+ * gap.  Returns 0, 1 if the file does not end cleanly (*bad says how), -1
+ * with errmsg. */
+static int disk_replay_file(const char *path, bool newest, struct pd_node *node, size_t *end, size_t *size,
 			    enum pd_log_status *bad, uint64_t *replayed, char *errmsg, size_t errmsg_size)
 {
 	size_t len = 0, off = 0;
-	char *buf = disk_slurp(path, &len);
+	const uint8_t *buf = disk_map(path, &len);
 	int rc = 0;
 	if (buf == NULL) {
 		snprintf(errmsg, errmsg_size, "cannot read %s: %s", path, strerror(errno));
@@ -162,94 +194,101 @@ static int disk_replay_file(const char *path, struct pd_node *node, size_t *end,
 		const uint8_t *txn;
 		uint32_t txn_len;
 		size_t used;
-		enum pd_log_status st = pd_log_next((const uint8_t *)buf + off, len - off, &txn, &txn_len, &used);
+		enum pd_log_status st = pd_log_next(buf + off, len - off, &txn, &txn_len, &used);
 		if (st == PD_LOG_RECORD) {
-			if (pd_node_replay(node, txn, txn_len, net_now_ms(), net_wall_ms()) != 0) {
-				snprintf(errmsg, errmsg_size, "%s: record at offset %zu is not a transaction", path, off);
+			pd_zxid last = pd_node_last_zxid(node), zxid = txn_len >= 20 ? pd_be64(txn + 12) : 0;
+			if (zxid > last + 1) {
+				snprintf(errmsg, errmsg_size, "%s: the record at offset %zu is zxid 0x%" PRIx64
+					 " but the state is at 0x%" PRIx64 ": transactions are missing",
+					 path, off, (uint64_t)zxid, (uint64_t)last);
 				rc = -1;
 				break;
 			}
-			(*replayed)++;
+			if (zxid == last + 1) {
+				if (pd_node_replay(node, txn, txn_len, net_now_ms(), net_wall_ms()) != 0) {
+					snprintf(errmsg, errmsg_size, "%s: record at offset %zu is not a transaction", path,
+						 off);
+					rc = -1;
+					break;
+				}
+				(*replayed)++;
+			}
 			off += used;
 			continue;
 		}
-		if (st == PD_LOG_END && disk_all_zero(buf + off, len - off))
-			break; /* the end, maybe followed by preallocated zeros */
+		/* The end, followed by preallocated zeros.  Only the newest file
+		 * can hold unsynced leftovers after it (a file is rolled only
+		 * after everything in it was synced), so only its tail is read. */
+		if (st == PD_LOG_END && (!newest || disk_all_zero(buf + off, len - off)))
+			break;
 		*bad = st;
 		rc = 1;
 		break;
 	}
-	free(buf);
+	disk_unmap(buf, len);
 	*end = off;
 	*size = len;
 	return rc;
 }
 
-int disk_open_and_replay(struct disk *d, const char *data_log_dir, bool force_sync, struct pd_node *node,
-			 char *errmsg, size_t errmsg_size)
+/* Loads the snapshot labelled zxid into a fresh node.  Returns 0, or -1
+ * with the reason in errmsg (and no node). */
+static int disk_load_snapshot(const char *dir, pd_zxid zxid, const struct pd_config *cfg,
+			      struct pd_allocator allocator, struct pd_node **out, char *errmsg, size_t errmsg_size)
 {
-	DIR *dir;
-	struct dirent *de;
-	char **names = NULL;
-	size_t count = 0, cap = 0, i;
-	uint64_t replayed = 0;
-	int rc = 0;
-	memset(d, 0, sizeof(*d));
-	d->fd = -1;
-	d->event_fd = -1;
-	d->force_sync = force_sync;
-	snprintf(d->dir, sizeof(d->dir), "%s/paddock", data_log_dir);
-	if (mkdir(d->dir, 0755) != 0 && errno != EEXIST) {
-		snprintf(errmsg, errmsg_size, "cannot create %s: %s", d->dir, strerror(errno));
+	char path[PD_CONFIG_PATH_MAX + 64], why[256];
+	size_t len = 0;
+	const uint8_t *p;
+	int rc;
+	snprintf(path, sizeof(path), "%s/snapshot.%016" PRIx64, dir, (uint64_t)zxid);
+	p = disk_map(path, &len);
+	if (p == NULL) {
+		snprintf(errmsg, errmsg_size, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	dir = opendir(d->dir);
-	if (dir == NULL) {
-		snprintf(errmsg, errmsg_size, "cannot open %s: %s", d->dir, strerror(errno));
+	if (pd_node_create(cfg, allocator, net_now_ms(), net_wall_ms(), out, why, sizeof(why)) != 0) {
+		disk_unmap(p, len);
+		snprintf(errmsg, errmsg_size, "%s", why);
 		return -1;
 	}
-	while ((de = readdir(dir)) != NULL) {
-		if (!disk_is_log_name(de->d_name))
-			continue;
-		if (count == cap) {
-			char **fresh;
-			cap = cap == 0 ? 16 : cap * 2;
-			fresh = realloc(names, cap * sizeof(char *));
-			if (fresh == NULL)
-				break;
-			names = fresh;
-		}
-		names[count++] = strdup(de->d_name);
+	rc = pd_snap_load(*out, p, len, net_now_ms(), why, sizeof(why));
+	disk_unmap(p, len);
+	if (rc != 0) {
+		pd_node_destroy(*out);
+		*out = NULL;
+		snprintf(errmsg, errmsg_size, "%s: %s", path, why);
+		return -1;
 	}
-	closedir(dir);
-	if (count > 1)
-		qsort(names, count, sizeof(char *), disk_cmp_names);
-	for (i = 0; i < count && rc == 0; i++) {
+	return 0;
+}
+
+/* Replays log files from index first; opens the newest for appending. */
+static int disk_replay_logs(struct disk *d, const pd_zxid *starts, size_t count, size_t first,
+			    struct pd_node *node, uint64_t *replayed, char *errmsg, size_t errmsg_size)
+{
+	size_t i;
+	for (i = first; i < count; i++) {
 		char path[PD_CONFIG_PATH_MAX + 64];
 		size_t end = 0, size = 0;
 		enum pd_log_status bad = PD_LOG_END;
 		bool last = i + 1 == count;
 		int r;
-		snprintf(path, sizeof(path), "%s/%s", d->dir, names[i]);
-		r = disk_replay_file(path, node, &end, &size, &bad, &replayed, errmsg, errmsg_size);
-		if (r < 0) {
-			rc = -1;
-			break;
-		}
+		snprintf(path, sizeof(path), "%s/log.%016" PRIx64, d->dir, (uint64_t)starts[i]);
+		r = disk_replay_file(path, last, node, &end, &size, &bad, replayed, errmsg, errmsg_size);
+		if (r < 0)
+			return -1;
 		if (r == 1 && !last) {
 			snprintf(errmsg, errmsg_size, "%s: %s record at offset %zu of %zu before the newest log file; "
 				 "refusing to start rather than lose the transactions after it",
 				 path, disk_status_name(bad), end, size);
-			rc = -1;
-			break;
+			return -1;
 		}
 		if (r == 1) {
 			net_log("WARN", "%s: %s at offset %zu (%zu bytes up to the end of the file) cut off; "
 				"those records were never acknowledged", path, disk_status_name(bad), end, size - end);
 			if (truncate(path, (off_t)end) != 0) {
 				snprintf(errmsg, errmsg_size, "cannot truncate %s: %s", path, strerror(errno));
-				rc = -1;
-				break;
+				return -1;
 			}
 			size = end;
 		}
@@ -259,22 +298,118 @@ int disk_open_and_replay(struct disk *d, const char *data_log_dir, bool force_sy
 			d->file_allocated = size;
 			if (d->fd < 0 || (r == 1 && fdatasync(d->fd) != 0)) {
 				snprintf(errmsg, errmsg_size, "cannot open %s: %s", path, strerror(errno));
-				rc = -1;
+				return -1;
 			}
 		}
 	}
-	for (i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-	if (rc == 0 && count > 0)
-		net_log("INFO", "replayed %" PRIu64 " transactions from %zu log file(s) in %s; zxid 0x%" PRIx64,
-			replayed, count, d->dir, (uint64_t)pd_node_last_zxid(node));
+	return 0;
+}
+
+static int disk_mkdir(const char *path, char *errmsg, size_t errmsg_size)
+{
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		snprintf(errmsg, errmsg_size, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Snapshot files a crashed writer left half done. */
+static void disk_remove_partial_snapshots(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (strncmp(de->d_name, "snapshot.", 9) == 0 && n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0) {
+			char path[PD_CONFIG_PATH_MAX + 300];
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (unlink(path) == 0)
+				net_log("INFO", "removed %s, left by an interrupted snapshot", path);
+		}
+	}
+	closedir(d);
+}
+
+#define DISK_SNAPSHOT_TRIES 100
+
+int disk_recover(struct disk *d, const struct pd_config *cfg, struct pd_allocator allocator, struct pd_node **out,
+		 struct disk_recovery *info, char *errmsg, size_t errmsg_size)
+{
+	pd_zxid *logs = NULL, *snaps = NULL;
+	size_t log_count = 0, snap_count = 0, i, tried = 0;
+	struct pd_node *node = NULL;
+	int rc = -1;
+	memset(d, 0, sizeof(*d));
+	memset(info, 0, sizeof(*info));
+	d->fd = -1;
+	d->event_fd = -1;
+	d->force_sync = cfg->force_sync;
+	d->prealloc_bytes = (uint64_t)cfg->prealloc_bytes;
+	snprintf(d->dir, sizeof(d->dir), "%s/paddock", cfg->data_log_dir);
+	snprintf(d->snap_dir, sizeof(d->snap_dir), "%s/paddock", cfg->data_dir);
+	*out = NULL;
+	if (disk_mkdir(d->dir, errmsg, errmsg_size) != 0 || disk_mkdir(d->snap_dir, errmsg, errmsg_size) != 0)
+		return -1;
+	disk_remove_partial_snapshots(d->snap_dir);
+	if (disk_list(d->dir, "log", &logs, &log_count) != 0 || disk_list(d->snap_dir, "snapshot", &snaps, &snap_count) != 0) {
+		snprintf(errmsg, errmsg_size, "cannot list %s or %s: %s", d->dir, d->snap_dir, strerror(errno));
+		goto done;
+	}
+	/* The newest snapshot that loads, with the logs after it (snap.h). */
+	for (i = snap_count; i > 0 && tried < DISK_SNAPSHOT_TRIES; i--) {
+		pd_zxid label = snaps[i - 1];
+		size_t first = pd_recovery_first_log(logs, log_count, label);
+		char why[1024];
+		tried++;
+		if (first == SIZE_MAX) {
+			net_log("WARN", "snapshot 0x%" PRIx64 " is older than every log file (the oldest starts at 0x%" PRIx64
+				"); trying an older snapshot", (uint64_t)label, (uint64_t)logs[0]);
+			continue;
+		}
+		if (disk_load_snapshot(d->snap_dir, label, cfg, allocator, &node, why, sizeof(why)) != 0) {
+			net_log("WARN", "cannot use snapshot 0x%" PRIx64 ": %s; trying an older one", (uint64_t)label, why);
+			info->bad_snapshots++;
+			continue;
+		}
+		info->snapshot_zxid = label;
+		if (disk_replay_logs(d, logs, log_count, first, node, &info->replayed, errmsg, errmsg_size) != 0)
+			goto done;
+		rc = 0;
+		goto done;
+	}
+	/* No usable snapshot: the logs must hold the whole history. */
+	if (log_count > 0 && logs[0] > 1) {
+		snprintf(errmsg, errmsg_size, "no usable snapshot in %s (%zu found) and the oldest log file starts at zxid "
+			 "0x%" PRIx64 ": the transactions before it are gone; refusing to start",
+			 d->snap_dir, snap_count, (uint64_t)logs[0]);
+		goto done;
+	}
+	if (pd_node_create(cfg, allocator, net_now_ms(), net_wall_ms(), &node, errmsg, errmsg_size) != 0)
+		goto done;
+	if (disk_replay_logs(d, logs, log_count, 0, node, &info->replayed, errmsg, errmsg_size) != 0)
+		goto done;
+	rc = 0;
+done:
+	if (rc == 0) {
+		*out = node;
+		info->log_files = log_count;
+		info->zxid = pd_node_last_zxid(node);
+	} else if (node != NULL) {
+		pd_node_destroy(node);
+		if (d->fd >= 0)
+			close(d->fd);
+		d->fd = -1;
+	}
+	free(logs);
+	free(snaps);
 	return rc;
 }
 
 /* --- the I/O thread --- */
 
-#define DISK_PREALLOC_BYTES (64u << 20)
 #define DISK_SLOW_SYNC_NS 1000000000ull
 
 static uint64_t disk_mono_ns(void)
@@ -289,7 +424,7 @@ static int disk_write_batch(struct disk *d, const struct disk_buf *b)
 {
 	size_t off = 0;
 	uint64_t t0;
-	if (d->fd < 0 || d->file_bytes >= DISK_ROLL_BYTES) {
+	if (d->fd < 0 || d->file_bytes >= DISK_ROLL_BYTES || (b->roll && d->file_bytes > 0)) {
 		int err = disk_open_new(d, b->first_zxid);
 		if (err != 0)
 			return err;
@@ -299,8 +434,8 @@ static int disk_write_batch(struct disk *d, const struct disk_buf *b)
 	 * there (or fallocate is not supported), write without it: the write
 	 * itself says whether the records fit. */
 	if (d->file_bytes + b->len > d->file_allocated) {
-		uint64_t want = d->file_bytes + b->len + DISK_PREALLOC_BYTES;
-		want -= want % DISK_PREALLOC_BYTES;
+		uint64_t want = d->file_bytes + b->len + d->prealloc_bytes;
+		want -= want % d->prealloc_bytes;
 		if (fallocate(d->fd, 0, (off_t)d->file_allocated, (off_t)(want - d->file_allocated)) == 0)
 			d->file_allocated = want;
 	}
@@ -395,6 +530,11 @@ int disk_append(struct disk *d, const uint8_t *rec, size_t len, pd_zxid zxid)
 	return 0;
 }
 
+void disk_request_roll(struct disk *d)
+{
+	d->fill.roll = true;
+}
+
 void disk_kick(struct disk *d)
 {
 	struct disk_buf spare;
@@ -408,6 +548,7 @@ void disk_kick(struct disk *d)
 	pthread_mutex_unlock(&d->lock);
 	d->fill = spare;
 	d->fill.len = 0;
+	d->fill.roll = false;
 	d->busy = true;
 	d->batches++;
 }

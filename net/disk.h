@@ -16,11 +16,23 @@ struct disk_buf {
 	size_t cap;
 	pd_zxid first_zxid;
 	pd_zxid last_zxid;
+	bool roll; /* start a new log file with this batch (a snapshot began) */
+};
+
+/* What recovery found, for the start-up log line and the tests. */
+struct disk_recovery {
+	pd_zxid snapshot_zxid; /* 0: no snapshot used */
+	uint64_t bad_snapshots;
+	uint64_t replayed;     /* log records applied after the snapshot */
+	size_t log_files;
+	pd_zxid zxid;
 };
 
 struct disk {
-	char dir[PD_CONFIG_PATH_MAX + 16];
+	char dir[PD_CONFIG_PATH_MAX + 16];      /* dataLogDir/paddock: log files */
+	char snap_dir[PD_CONFIG_PATH_MAX + 16]; /* dataDir/paddock: snapshots */
 	bool force_sync;
+	uint64_t prealloc_bytes;
 	/* owned by the I/O thread while it runs (the loop reads them only at
 	 * start and after the thread stopped) */
 	int fd;
@@ -47,14 +59,19 @@ struct disk {
 	uint64_t sync_ns_max;
 };
 
-/* Replays every log file into node, then opens the newest for appending.
- * Returns 0 or -1 with errmsg. */
-int disk_open_and_replay(struct disk *d, const char *data_log_dir, bool force_sync, struct pd_node *node,
-			 char *errmsg, size_t errmsg_size);
+/* Recovery: builds the node from the newest snapshot that loads and the
+ * log records after it (falling back to older snapshots), cuts a torn tail
+ * of the newest log file, and opens that file for appending.  Returns 0
+ * with *node, or -1 with errmsg. */
+int disk_recover(struct disk *d, const struct pd_config *cfg, struct pd_allocator allocator, struct pd_node **node,
+		 struct disk_recovery *info, char *errmsg, size_t errmsg_size);
 /* Starts the I/O thread; completions arrive on d->event_fd. */
 int disk_start(struct disk *d, char *errmsg, size_t errmsg_size);
 /* Queues one record (the loop's side). */
 int disk_append(struct disk *d, const uint8_t *rec, size_t len, pd_zxid zxid);
+/* The next batch starts a new log file (called when a snapshot starts, so
+ * that older files can be purged once it is durable). */
+void disk_request_roll(struct disk *d);
 /* Hands the queued records to the I/O thread if it is idle. */
 void disk_kick(struct disk *d);
 /* After event_fd became readable: the zxid now durable (0 if nothing new),

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include "disk.h"
 #include "err.h"
 #include "net.h"
+#include "snapshot.h"
 
 #define SERVER_READ_BYTES (256 * 1024)
 #define SERVER_EVENTS_MAX 256
@@ -64,6 +66,9 @@ struct server {
 	uint8_t *rbuf;
 	bool stop;
 	int exit_code;
+	struct snapper snap;
+	bool snap_due;
+	uint64_t next_purge_ms; /* 0: no purging */
 	char listen_desc[160];
 };
 
@@ -290,6 +295,9 @@ static void server_effects(struct server *s)
 		case PD_FX_TIMER:
 			server_arm_timer(s, e->at_ms);
 			break;
+		case PD_FX_SNAPSHOT:
+			s->snap_due = true; /* forked once the loop turn is done */
+			break;
 		case PD_FX_LOG_APPEND:
 			/* Without the record its write can never be answered; stop
 			 * rather than leave clients waiting forever. */
@@ -313,6 +321,20 @@ static void server_effects(struct server *s)
 		net_log("WARN", "connection %d: output exceeds %u bytes; dropping the client", overflow[i],
 			s->cfg.outbuf_bytes_max);
 		server_drop(s, overflow[i]);
+	}
+}
+
+/* Between loop turns, with the node between steps: snapshots and purging. */
+static void server_housekeeping(struct server *s)
+{
+	if (s->snap_due) {
+		s->snap_due = false;
+		if (snapper_start(&s->snap, s->node) == 0)
+			disk_request_roll(&s->disk); /* older log files can go once it is written */
+	}
+	if (s->next_purge_ms != 0 && net_now_ms() >= s->next_purge_ms) {
+		(void)snapper_purge(&s->snap);
+		s->next_purge_ms = net_now_ms() + (uint64_t)s->cfg.purge_interval_hours * 3600u * 1000u;
 	}
 }
 
@@ -562,7 +584,7 @@ static int server_mkdirs(const char *path)
 
 static int server_setup(struct server *s, const char *config_path)
 {
-	char errmsg[512] = "";
+	char errmsg[1024] = "";
 	struct pd_allocator allocator = {server_alloc, server_free_mem, NULL};
 	struct epoll_event ee;
 	sigset_t mask;
@@ -572,6 +594,7 @@ static int server_setup(struct server *s, const char *config_path)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD); /* a snapshot child finished */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (net_load_config(config_path, &s->cfg, errmsg, sizeof(errmsg)) != 0) {
@@ -588,14 +611,24 @@ static int server_setup(struct server *s, const char *config_path)
 	s->rbuf = malloc(SERVER_READ_BYTES);
 	if (s->rbuf == NULL)
 		return 1;
-	if (pd_node_create(&s->cfg, allocator, net_now_ms(), net_wall_ms(), &s->node, errmsg, sizeof(errmsg)) != 0) {
-		net_log("ERROR", "%s", errmsg);
-		return 1;
-	}
-	if (disk_open_and_replay(&s->disk, s->cfg.data_log_dir, s->cfg.force_sync, s->node, errmsg, sizeof(errmsg)) !=
-	    0) {
-		net_log("ERROR", "recovery: %s", errmsg);
-		return 2;
+	{
+		struct disk_recovery info;
+		uint64_t t0 = net_now_ms();
+		if (disk_recover(&s->disk, &s->cfg, allocator, &s->node, &info, errmsg, sizeof(errmsg)) != 0) {
+			net_log("ERROR", "recovery: %s", errmsg);
+			return 2;
+		}
+		if (info.snapshot_zxid != 0 || info.log_files > 0)
+			net_log("INFO", "recovered zxid 0x%" PRIx64 " in %" PRIu64 " ms: snapshot 0x%" PRIx64
+				" + %" PRIu64 " log record(s)%s", (uint64_t)info.zxid, net_now_ms() - t0,
+				(uint64_t)info.snapshot_zxid, info.replayed,
+				info.bad_snapshots > 0 ? " (after skipping damaged snapshots)" : "");
+		snapper_init(&s->snap, s->disk.snap_dir, s->disk.dir, s->cfg.purge_snap_retain_count);
+		/* As ZooKeeper does after loading: a snapshot of what the logs added,
+		 * so the next start does not replay them again. */
+		s->snap_due = info.replayed > 0;
+		if (s->cfg.purge_interval_hours > 0)
+			s->next_purge_ms = net_now_ms(); /* at start, then every interval */
 	}
 	if (disk_start(&s->disk, errmsg, sizeof(errmsg)) != 0) {
 		net_log("ERROR", "%s", errmsg);
@@ -635,6 +668,7 @@ static void server_teardown(struct server *s)
 			close((int)i);
 			free(s->conns[i].out);
 		}
+	snapper_wait(&s->snap);
 	disk_close(&s->disk);
 	free(s->conns);
 	free(s->dirty);
@@ -696,10 +730,14 @@ int net_server_run(const char *config_path)
 				server_log_done(&s);
 			} else if (fd == s.signal_fd) {
 				struct signalfd_siginfo si;
-				if (read(s.signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					net_log("INFO", "signal %u received, shutting down", si.ssi_signo);
-					s.stop = true;
+				if (read(s.signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGCHLD) {
+					snapper_reap(&s.snap);
+					continue;
 				}
+				net_log("INFO", "signal %u received, shutting down", si.ssi_signo);
+				s.stop = true;
 			} else {
 				struct server_conn *c = server_conn(&s, fd);
 				if (c == NULL || (!c->open && !c->closing))
@@ -714,6 +752,7 @@ int net_server_run(const char *config_path)
 			}
 		}
 		server_flush(&s);
+		server_housekeeping(&s);
 	}
 	server_teardown(&s);
 	return s.exit_code;

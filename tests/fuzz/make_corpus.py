@@ -621,6 +621,9 @@ REPRO_EXPECT = {
     # an I/O allocation failure lost the PD_FX_FOURLW of "wchp": the connection was never answered
     # nor closed (and, once durability stopped expiring non-READY connections, never went away)
     "repro-fourlw-effect-lost": "closed",
+    # an I/O allocation failure while logging an expired session's closeSession left the session
+    # marked closing for good: never expired, never removed
+    "repro-expiry-enomem-session-stuck": "",
 }
 
 

@@ -116,6 +116,24 @@ def four_letter(port, word, timeout=5.0):
         return b"".join(chunks).decode(errors="replace")
 
 
+def srvr_zxid(port):
+    """The Zxid line of the srvr four-letter word."""
+    for line in four_letter(port, "srvr").splitlines():
+        if line.startswith("Zxid: "):
+            return int(line[6:], 16)
+    raise AssertionError("no Zxid line")
+
+
+def wait_until(pred, timeout=10.0):
+    """Polls pred every 50 ms; returns its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
 class _Server:
     kind = "?"
 

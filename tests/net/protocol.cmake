@@ -2,3 +2,4 @@
 pd_add_py_test(cli_paddock SCRIPT tests/net/test_cli.py LABELS net TIMEOUT 120)
 pd_add_py_test(restart_recovery SCRIPT tests/net/test_restart.py LABELS net TIMEOUT 120)
 pd_add_py_test(crash_kill9 SCRIPT tests/net/test_crash.py LABELS net TIMEOUT 300)
+pd_add_py_test(snapshots_recovery SCRIPT tests/net/test_snapshots.py LABELS net TIMEOUT 180)

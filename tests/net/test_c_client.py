@@ -186,7 +186,7 @@ class CClientTest(unittest.TestCase):
         finally:
             print("\n".join("    | " + l for l in out.rest(2)), file=sys.stderr)
         self.assertIsNone(self.zk.exists("/cm/s-0000000000"))
-        self.assertTrue(wait_until(lambda: self.zk.exists("/cm/e") is None, 5),
+        self.assertTrue(harness.wait_until(lambda: self.zk.exists("/cm/e") is None, 5),
                         "cli_mt's ephemeral is gone after it quit")
         self.assertEqual(self.zk.get_children("/cm"), [])
 
@@ -219,14 +219,6 @@ class CliMtBatchTest(CClientTest):
         self.assertIsNone(self.zk.exists("/cmb"))
         batch("get /cmb", "/cmb: rc = -101")
 
-
-def wait_until(pred, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 install_signal_cleanup = harness.install_signal_cleanup

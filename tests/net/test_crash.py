@@ -8,7 +8,8 @@ Three writer connections pipeline requests (a window of 32 each) and record ever
                                                 version >= the highest acknowledged one)
 The server is killed with SIGKILL after a seeded random delay, PD_CRASH_ROUNDS times (default
 20, seed PD_CRASH_SEED), and restarted on the same directories; the zxid it reports never goes
-below the highest zxid any reply carried."""
+below the highest zxid any reply carried.  snapCount is small, so kills also land while a
+snapshot is being written, and restarts recover from snapshot + log."""
 import os
 import random
 import sys
@@ -22,12 +23,6 @@ import zkwire as zw  # noqa: E402
 
 WINDOW = 32
 
-
-def srvr_zxid(port):
-    for line in harness.four_letter(port, "srvr").splitlines():
-        if line.startswith("Zxid: "):
-            return int(line[6:], 16)
-    raise AssertionError("no Zxid line")
 
 
 class Writer(threading.Thread):
@@ -96,7 +91,9 @@ class CrashTest(unittest.TestCase):
         seed = int(os.environ.get("PD_CRASH_SEED", "20261126"))
         rounds = int(os.environ.get("PD_CRASH_ROUNDS", "20"))
         rng = random.Random(seed)
-        srv = harness.PaddockServer(keep_dir=True, tick_ms=500)
+        # snapshots every ~1000-2000 txns: kills land during snapshots too, and
+        # restarts recover from a snapshot plus the log after it
+        srv = harness.PaddockServer(keep_dir=True, tick_ms=500, extra={"snapCount": "2000"})
         try:
             srv.start()
             c = zw.Conn("127.0.0.1", srv.port)
@@ -124,12 +121,13 @@ class CrashTest(unittest.TestCase):
                     max_zxid = max(max_zxid, w.max_zxid)
                     total += len(w.acked_creates) + len(w.acked_multis)
                 srv.start()
-                self.assertGreaterEqual(srvr_zxid(srv.port), max_zxid, "zxid went back (seed %d)" % seed)
+                self.assertGreaterEqual(harness.srvr_zxid(srv.port), max_zxid, "zxid went back (seed %d)" % seed)
                 self.check(srv.port, creates, multis, versions, "round %d, seed %d" % (r, seed))
             # every round wrote something, or the test proved little
             self.assertGreater(total, rounds * 10)
+            self.assertRegex(srv.log(), r"recovered zxid 0x[0-9a-f]+ in \d+ ms: snapshot 0x[1-9a-f]")
             print("%d rounds, %d acknowledged creates and multis, final zxid 0x%x" %
-                  (rounds, total, srvr_zxid(srv.port)))
+                  (rounds, total, harness.srvr_zxid(srv.port)))
         finally:
             srv.keep_dir = False
             srv.stop()

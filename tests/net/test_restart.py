@@ -13,12 +13,6 @@ import harness  # noqa: E402
 import zkwire as zw  # noqa: E402
 
 
-def srvr_zxid(port):
-    for line in harness.four_letter(port, "srvr").splitlines():
-        if line.startswith("Zxid: "):
-            return int(line[6:], 16)
-    raise AssertionError("no Zxid line")
-
 
 def records_end(path):
     """Offset just past the last record of a log file (files are
@@ -54,11 +48,11 @@ class RestartTest(unittest.TestCase):
         self.assertEqual(a.create("/app/eph", b"e", flags=zw.EPHEMERAL).err, 0)
         self.assertEqual(a.set_data("/app", b"v2", 0).err, 0)
         self.assertEqual(a.delete("/app/s-0000000000").err, 0)
-        zxid_before = srvr_zxid(self.srv.port)
+        zxid_before = harness.srvr_zxid(self.srv.port)
         sid, pw, seen = a.session_id, a.passwd, a.last_zxid
         a.close()
         self.restart()
-        self.assertEqual(srvr_zxid(self.srv.port), zxid_before)
+        self.assertEqual(harness.srvr_zxid(self.srv.port), zxid_before)
         # the old session re-attaches with its password and lastZxidSeen
         b = zw.Conn("127.0.0.1", self.srv.port)
         resp = b.connect(timeout_ms=30000, session_id=sid, passwd=pw, last_zxid=seen)
