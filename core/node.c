@@ -359,10 +359,41 @@ void node_count_for_snapshot(struct pd_node *node, size_t txn_len)
 
 /* PD_EV_LOG_DURABLE: apply and answer, in zxid order, everything the log
  * now holds; then let held connections read on. */
+/* Let held connections read on once their writes are done with. */
+static void node_resume_held(struct pd_node *node)
+{
+	uint32_t i;
+	for (i = 0; node->held_conns > 0 && i < node->conns_cap; i++) {
+		struct pd_conn *conn = node->conns[i];
+		if (conn != NULL && conn->held && conn->pending_writes == 0 && conn->state != CONN_CONNECTING)
+			node_conn_resume(node, conn);
+	}
+}
+
+/* PD_EV_LOG_FAILED: what was not durable will never be.  Drop it all, in
+ * order, put the view and the zxid back to the applied state, and refuse
+ * writes until the log is back. */
+static void node_log_failed(struct pd_node *node)
+{
+	struct pend_queue *q = &node->pending;
+	node->log_failed = true;
+	while (q->count > 0) {
+		struct pend p = q->items[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		request_drop(node, &p);
+		pd_mem_free(&node->io_mem, p.txn, p.txn_len);
+	}
+	/* every pending txn is gone, so every change record is */
+	prep_overlay_clear(node);
+	node->next_zxid = node->last_zxid;
+	node->durable_zxid = node->last_zxid;
+	node_resume_held(node);
+}
+
 static void node_durable(struct pd_node *node, pd_zxid zxid)
 {
 	struct pend_queue *q = &node->pending;
-	uint32_t i;
 	if (zxid > node->next_zxid)
 		zxid = node->next_zxid; /* a driver cannot make durable what was never logged */
 	if (zxid > node->durable_zxid)
@@ -375,11 +406,7 @@ static void node_durable(struct pd_node *node, pd_zxid zxid)
 		prep_applied(node, p.zxid);
 		pd_mem_free(&node->io_mem, p.txn, p.txn_len);
 	}
-	for (i = 0; node->held_conns > 0 && i < node->conns_cap; i++) {
-		struct pd_conn *conn = node->conns[i];
-		if (conn != NULL && conn->held && conn->pending_writes == 0 && conn->state != CONN_CONNECTING)
-			node_conn_resume(node, conn);
-	}
+	node_resume_held(node);
 }
 
 pd_zxid pd_node_last_zxid(const struct pd_node *node)
@@ -697,6 +724,12 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 		break;
 	case PD_EV_LOG_DURABLE:
 		node_durable(node, ev->zxid);
+		break;
+	case PD_EV_LOG_FAILED:
+		node_log_failed(node);
+		break;
+	case PD_EV_LOG_OK:
+		node->log_failed = false;
 		break;
 	}
 	node_arm_timer(node);

@@ -23,6 +23,12 @@
  *    validated against the pending ones, so a client may pipeline; reads of
  *    other connections run at once on the applied tree; a connection's own
  *    reads wait behind its pending writes.
+ *  - If the log cannot take more (PD_EV_LOG_FAILED), every transaction not
+ *    yet reported durable is dropped and its client told NOTREADONLY (a
+ *    createSession's connection is closed); until PD_EV_LOG_OK the node
+ *    answers writes with NOTREADONLY and serves reads.  The driver must have
+ *    discarded every record it had not made durable, so that the zxids after
+ *    the last durable one can be given out again.
  */
 #ifndef PD_PD_H
 #define PD_PD_H
@@ -39,6 +45,10 @@ enum pd_event_type {
 	PD_EV_CONN_CLOSED,   /* conn: the peer went away or the driver dropped it */
 	PD_EV_TICK,          /* time passed */
 	PD_EV_LOG_DURABLE,   /* zxid: the log is durable up to zxid */
+	PD_EV_LOG_FAILED,    /* appending to the log failed (disk full, I/O error):
+			      * nothing logged after the last LOG_DURABLE will be;
+			      * the node refuses writes until PD_EV_LOG_OK */
+	PD_EV_LOG_OK,        /* the log accepts appends again */
 };
 
 struct pd_event {

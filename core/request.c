@@ -134,6 +134,11 @@ bool request_connect(struct pd_node *node, struct pd_conn *conn, const uint8_t *
 		return false;
 	}
 	timeout = request_negotiate_timeout(node, req.timeout_ms);
+	if (req.session_id == 0 && node->log_failed) {
+		/* No new session without a log to write it to. */
+		node_conn_close(node, conn);
+		return false;
+	}
 	if (req.session_id == 0) {
 		/* The ConnectResponse waits for the createSession txn (request_finish). */
 		int64_t id = pd_session_next_id(&node->sessions);
@@ -251,6 +256,19 @@ static bool request_write(struct pd_node *node, struct pd_conn *conn, const stru
 	pd_zxid zxid = request_next_zxid(node);
 	struct pend p = request_pend(PEND_WRITE, conn, req->xid, req->type, start_ms);
 	int rc;
+	if (node->log_failed) {
+		/* The log cannot take it: like a read-only server, refuse the
+		 * write and keep serving reads.  Nothing is pending on this
+		 * connection (the failure dropped it all), so order holds. */
+		PD_ASSERT(conn->pending_writes == 0);
+		node->writes_refused++;
+		node_reply_header(node, conn, req->xid, node->last_zxid, PD_ENOTREADONLY);
+		if (req->type == PD_OP_CLOSESESSION) {
+			node_conn_close(node, conn);
+			return false;
+		}
+		return true;
+	}
 	prep_txn_begin(node, zxid);
 	if (decode_rc != 0)
 		rc = prep_error(node, conn->session_id, req->xid, req->type, PD_EMARSHALLING, zxid);
@@ -306,6 +324,39 @@ static void request_finish_write(struct pd_node *node, struct pd_conn *conn, con
 		pd_jw_reply_header(&jw, p->xid, hdr->zxid, 0);
 		request_write_result(&jw, &node->results[0], p->req_type);
 		node_frame_end(node, conn, start);
+	}
+}
+
+void request_drop(struct pd_node *node, const struct pend *p)
+{
+	struct pd_conn *conn = request_asker(node, p);
+	struct pd_session *s;
+	switch (p->kind) {
+	case PEND_WRITE:
+		if (conn == NULL)
+			break;
+		PD_ASSERT(conn->pending_writes > 0);
+		conn->pending_writes--;
+		node->writes_refused++;
+		if (p->req_type == PD_OP_CLOSESESSION) {
+			/* the session stays; it ends by its timeout */
+			node_conn_close(node, conn);
+			break;
+		}
+		node_reply_header(node, conn, p->xid, node->last_zxid, PD_ENOTREADONLY);
+		break;
+	case PEND_CONNECT:
+		if (conn != NULL)
+			node_conn_close(node, conn);
+		break;
+	case PEND_EXPIRE:
+		/* due again at the next tick (it is still past its deadline) */
+		s = pd_session_get(&node->sessions, pd_be64(p->txn));
+		if (s != NULL)
+			s->closing = false;
+		break;
+	case PEND_SERVER:
+		break;
 	}
 }
 
@@ -927,6 +978,8 @@ static void request_expire_sessions(struct pd_node *node)
 	int64_t due[64];
 	uint32_t n, i;
 	bool failed = false;
+	if (node->log_failed)
+		return; /* nothing can be logged: the sessions stay due until it can */
 	/* Collect a batch first (expiring mutates the table being walked);
 	 * repeat until no session is due.  A session whose closeSession could
 	 * not be logged (out of memory) stays due and is tried again at the
@@ -1033,7 +1086,7 @@ void request_tick(struct pd_node *node)
 {
 	request_expire_sessions(node);
 	request_sessionless(node);
-	if (node->now_ms >= node->next_container_check_ms) {
+	if (node->now_ms >= node->next_container_check_ms && !node->log_failed) {
 		request_reap(node);
 		node->next_container_check_ms = node->now_ms + (uint64_t)node->cfg.container_check_interval_ms;
 	}

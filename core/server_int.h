@@ -147,6 +147,8 @@ struct pd_node {
 	uint64_t snap_bytes_due;   /* the same for snapSizeLimitInKb */
 	uint64_t snapshots_requested;
 	uint32_t held_conns;  /* connections whose input waits for their writes */
+	bool log_failed;      /* between PD_EV_LOG_FAILED and PD_EV_LOG_OK */
+	uint64_t writes_refused; /* answered NOTREADONLY while the log was failing */
 	uint64_t timer_at_ms;
 	bool close_pending; /* some connection is CONN_CLOSING */
 	uint64_t next_container_check_ms;
@@ -223,6 +225,8 @@ int node_log_txn(struct pd_node *node, const struct pend *p);
 
 /* request.c: applies one durable transaction and answers its asker. */
 void request_finish(struct pd_node *node, const struct pend *p);
+/* request.c: drops a transaction the log lost and tells its asker. */
+void request_drop(struct pd_node *node, const struct pend *p);
 /* node.c: counts an applied txn towards the next snapshot and asks the
  * driver for one (PD_FX_SNAPSHOT) when it is due. */
 void node_count_for_snapshot(struct pd_node *node, size_t txn_len);

@@ -139,7 +139,9 @@ static int disk_open_new(struct disk *d, pd_zxid first)
 	if (d->fd >= 0)
 		close(d->fd);
 	snprintf(path, sizeof(path), "%s/log.%016" PRIx64, d->dir, (uint64_t)first);
-	d->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/* A file of this name can only be left by an append that failed
+	 * (nothing in it was durable): start it again. */
+	d->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (d->fd < 0) {
 		int err = errno;
 		net_log("ERROR", "cannot create %s: %s", path, strerror(err));
@@ -420,7 +422,7 @@ static uint64_t disk_mono_ns(void)
 }
 
 /* Writes and syncs one batch.  Returns 0 or an errno. */
-static int disk_write_batch(struct disk *d, const struct disk_buf *b)
+static int disk_write_batch_once(struct disk *d, const struct disk_buf *b)
 {
 	size_t off = 0;
 	uint64_t t0;
@@ -461,6 +463,40 @@ static int disk_write_batch(struct disk *d, const struct disk_buf *b)
 	return 0;
 }
 
+/* Writes, syncs and removes a scratch file: can the log directory take
+ * appends again?  Returns 0 or an errno. */
+static int disk_probe_space(struct disk *d)
+{
+	char path[PD_CONFIG_PATH_MAX + 32];
+	static const uint8_t zeros[65536];
+	int fd, err = 0;
+	uint64_t off;
+	snprintf(path, sizeof(path), "%s/.probe", d->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno;
+	for (off = 0; off < (1u << 20) && err == 0; off += sizeof(zeros))
+		if (pwrite(fd, zeros, sizeof(zeros), (off_t)off) != (ssize_t)sizeof(zeros))
+			err = errno != 0 ? errno : ENOSPC;
+	if (err == 0 && fdatasync(fd) != 0)
+		err = errno;
+	close(fd);
+	unlink(path);
+	return err;
+}
+
+/* A batch; after a failure the file is cut back to what was durable, so
+ * that nothing half-written stays after it. */
+static int disk_write_batch(struct disk *d, const struct disk_buf *b)
+{
+	int err = disk_write_batch_once(d, b);
+	if (err != 0 && d->fd >= 0 && ftruncate(d->fd, (off_t)d->file_bytes) == 0) {
+		d->file_allocated = d->file_bytes;
+		(void)fdatasync(d->fd);
+	}
+	return err;
+}
+
 static void *disk_thread(void *arg)
 {
 	struct disk *d = arg;
@@ -473,12 +509,13 @@ static void *disk_thread(void *arg)
 		if (!d->batch_ready)
 			break;
 		pthread_mutex_unlock(&d->lock);
-		err = disk_write_batch(d, &d->batch);
+		err = d->batch.probe ? disk_probe_space(d) : disk_write_batch(d, &d->batch);
 		pthread_mutex_lock(&d->lock);
 		d->batch_ready = false;
 		d->done = true;
 		d->done_err = err;
-		d->done_zxid = d->batch.last_zxid;
+		d->done_zxid = d->batch.probe ? 0 : d->batch.last_zxid;
+		d->done_probe = d->batch.probe;
 		pthread_mutex_unlock(&d->lock);
 		while (write(d->event_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;
@@ -549,16 +586,32 @@ void disk_kick(struct disk *d)
 	d->fill = spare;
 	d->fill.len = 0;
 	d->fill.roll = false;
+	d->fill.probe = false;
 	d->busy = true;
 	d->batches++;
 }
 
-int disk_completed(struct disk *d, pd_zxid *durable, int *err)
+void disk_probe(struct disk *d)
+{
+	if (d->busy || !d->thread_started)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->batch.len = 0; /* the thread is idle: its buffer is free */
+	d->batch.probe = true;
+	d->batch.roll = false;
+	d->batch_ready = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	d->busy = true;
+}
+
+int disk_completed(struct disk *d, pd_zxid *durable, int *err, bool *probe)
 {
 	uint64_t n;
 	bool done;
 	*durable = 0;
 	*err = 0;
+	*probe = false;
 	while (read(d->event_fd, &n, sizeof(n)) < 0 && errno == EINTR)
 		;
 	pthread_mutex_lock(&d->lock);
@@ -566,13 +619,16 @@ int disk_completed(struct disk *d, pd_zxid *durable, int *err)
 	d->done = false;
 	*durable = d->done_zxid;
 	*err = d->done_err;
+	*probe = d->done_probe;
 	pthread_mutex_unlock(&d->lock);
 	if (!done)
 		return 0;
 	d->busy = false;
-	if (*err != 0)
-		return -1;
-	return 0;
+	if (*err != 0 && !*probe) {
+		d->fill.len = 0; /* never to be durable: the core drops them too */
+		d->failures++;
+	}
+	return *err != 0 ? -1 : 0;
 }
 
 void disk_close(struct disk *d)

@@ -16,7 +16,8 @@ struct disk_buf {
 	size_t cap;
 	pd_zxid first_zxid;
 	pd_zxid last_zxid;
-	bool roll; /* start a new log file with this batch (a snapshot began) */
+	bool roll;  /* start a new log file with this batch (a snapshot began) */
+	bool probe; /* no records: check that the log directory takes writes again */
 };
 
 /* What recovery found, for the start-up log line and the tests. */
@@ -53,10 +54,12 @@ struct disk {
 	bool done;             /* the batch is written (and synced) */
 	int done_err;          /* errno of a failed write or sync, 0 if none */
 	pd_zxid done_zxid;
+	bool done_probe;
 	/* figures */
 	uint64_t batches;
 	uint64_t records;
 	uint64_t sync_ns_max;
+	uint64_t failures; /* appends that failed */
 };
 
 /* Recovery: builds the node from the newest snapshot that loads and the
@@ -75,8 +78,13 @@ void disk_request_roll(struct disk *d);
 /* Hands the queued records to the I/O thread if it is idle. */
 void disk_kick(struct disk *d);
 /* After event_fd became readable: the zxid now durable (0 if nothing new),
- * or -1 with *err set if writing or syncing failed. */
-int disk_completed(struct disk *d, pd_zxid *durable, int *err);
+ * or -1 with *err set if writing or syncing failed (the file is cut back
+ * to its durable end, and every queued record is dropped: the core drops
+ * them too on PD_EV_LOG_FAILED).  *probe tells a probe's completion. */
+int disk_completed(struct disk *d, pd_zxid *durable, int *err, bool *probe);
+/* Asks the I/O thread to check that the log directory takes a write and a
+ * sync again (after a failure); the answer comes like a batch's. */
+void disk_probe(struct disk *d);
 void disk_close(struct disk *d);
 
 #endif

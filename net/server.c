@@ -69,6 +69,8 @@ struct server {
 	struct snapper snap;
 	bool snap_due;
 	uint64_t next_purge_ms; /* 0: no purging */
+	uint64_t log_failed_ms; /* when appends started failing, 0 if they work */
+	uint64_t next_probe_ms;
 	char listen_desc[160];
 };
 
@@ -332,6 +334,10 @@ static void server_housekeeping(struct server *s)
 		if (snapper_start(&s->snap, s->node) == 0)
 			disk_request_roll(&s->disk); /* older log files can go once it is written */
 	}
+	if (s->log_failed_ms != 0 && net_now_ms() >= s->next_probe_ms) {
+		disk_probe(&s->disk); /* skipped while the thread is busy */
+		s->next_probe_ms = net_now_ms() + 1000;
+	}
 	if (s->next_purge_ms != 0 && net_now_ms() >= s->next_purge_ms) {
 		(void)snapper_purge(&s->snap);
 		s->next_purge_ms = net_now_ms() + (uint64_t)s->cfg.purge_interval_hours * 3600u * 1000u;
@@ -343,14 +349,29 @@ static void server_log_done(struct server *s)
 {
 	pd_zxid durable;
 	int err;
+	bool probe;
 	struct pd_event ev;
-	if (disk_completed(&s->disk, &durable, &err) != 0) {
-		/* Never retry and pretend: what was not synced was not answered,
-		 * and a restart recovers everything that was. */
-		net_log("ERROR", "writing or syncing the transaction log failed: %s; stopping (every answered "
-			"write is on disk)", strerror(err));
-		s->stop = true;
-		s->exit_code = 1;
+	if (disk_completed(&s->disk, &durable, &err, &probe) != 0) {
+		if (probe)
+			return; /* still failing: the next probe is a second away */
+		/* Never retry and pretend: the file is cut back to its durable
+		 * end, the records that were not synced are dropped (their
+		 * clients are told NOTREADONLY) and writes are refused until a
+		 * probe shows that the log directory takes appends again. */
+		net_log("ERROR", "writing or syncing the transaction log in %s failed: %s; refusing writes "
+			"(reads go on) until it can be written again; every answered write is on disk",
+			s->disk.dir, strerror(err));
+		s->log_failed_ms = net_now_ms();
+		server_event_base(&ev, PD_EV_LOG_FAILED);
+		server_step(s, &ev);
+		return;
+	}
+	if (probe) {
+		net_log("INFO", "the transaction log in %s takes writes again after %" PRIu64 " ms; accepting writes",
+			s->disk.dir, net_now_ms() - s->log_failed_ms);
+		s->log_failed_ms = 0;
+		server_event_base(&ev, PD_EV_LOG_OK);
+		server_step(s, &ev);
 		return;
 	}
 	if (durable == 0)

@@ -171,6 +171,7 @@ struct fd_ctx {
 	uint16_t next_port;
 	uint64_t keepalive_ms; /* when the helpers last pinged */
 	bool enomem_pending;   /* pd_step failed: look for connections it forgot */
+	bool hold_durable;     /* the input's records stay pending (then the log fails) */
 	bool trace;            /* PD_FUZZ_TRACE=1: print every event and effect */
 };
 
@@ -248,7 +249,9 @@ static int fd_step(struct fd_ctx *c, struct pd_event *ev)
 	pd_zxid logged = 0;
 	/* A PD_EV_LOG_DURABLE is attributed to the event whose records it
 	 * covers (its conn field, which the core ignores, says which). */
-	struct fd_client *src = ev->type == PD_EV_TICK ? NULL : fd_client_of(c, ev->conn);
+	struct fd_client *src = ev->type == PD_EV_TICK || ev->type == PD_EV_LOG_FAILED || ev->type == PD_EV_LOG_OK
+					? NULL
+					: fd_client_of(c, ev->conn);
 	ev->now_ms = c->now_ms;
 	ev->wall_ms = c->wall_ms;
 	rc = pd_step(c->node, ev, &c->fx);
@@ -325,8 +328,9 @@ static int fd_step(struct fd_ctx *c, struct pd_event *ev)
 	}
 	pd_effects_reset(&c->fx);
 	/* The log is durable at once: what the step logged is answered by
-	 * the next step, before anything else happens. */
-	if (rc == 0 && logged != 0) {
+	 * the next step, before anything else happens (unless the input
+	 * holds it back to have it fail). */
+	if (rc == 0 && logged != 0 && !c->hold_durable) {
 		struct pd_event durable;
 		memset(&durable, 0, sizeof(durable));
 		durable.type = PD_EV_LOG_DURABLE;
@@ -1276,7 +1280,21 @@ static uint64_t fd_run_once(struct fd_ctx *c, const uint8_t *data, size_t len, s
 		else
 			pd_node_mem(c->node)->fail_countdown = fault;
 	}
+	/* FD_F_FAULT with fault byte 0: nothing the input logs becomes
+	 * durable; after the feed the log fails (every pending write is
+	 * refused with NOTREADONLY) and comes back. */
+	c->hold_durable = (flags & FD_F_FAULT) && fault == 0;
 	fd_feed(c, p, plen, flags, chunk);
+	if (c->hold_durable) {
+		struct pd_event ev;
+		c->hold_durable = false;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = PD_EV_LOG_FAILED;
+		(void)fd_step(c, &ev);
+		memset(&ev, 0, sizeof(ev));
+		ev.type = PD_EV_LOG_OK;
+		(void)fd_step(c, &ev);
+	}
 	pd_node_mem(c->node)->fail_countdown = 0;
 	pd_node_io_mem(c->node)->fail_countdown = 0;
 	if (c->fault_active)

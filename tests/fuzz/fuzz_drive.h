@@ -56,7 +56,9 @@ enum fd_flags {
 	FD_F_PEER_CLOSE = 0x02, /* report PD_EV_CONN_CLOSED right after the data */
 	FD_F_TICKS = 0x04,      /* a PD_EV_TICK (+250 ms) after every chunk */
 	FD_F_AUTH = 0x08,       /* with FD_F_HANDSHAKE: also authenticate digest fuzz:fuzz */
-	FD_F_FAULT = 0x10,      /* inject an allocation failure (byte 2) */
+	FD_F_FAULT = 0x10,      /* inject an allocation failure (byte 2); with byte 2 = 0,
+				 * hold the input's log records back and fail the log
+				 * after the feed (PD_EV_LOG_FAILED, then PD_EV_LOG_OK) */
 	FD_F_OLD_CLIENT = 0x20, /* with FD_F_HANDSHAKE: ConnectRequest without readOnly */
 	FD_F_SASL = 0x40,       /* with FD_F_HANDSHAKE: the driver obtains a DIGEST-MD5
 				 * challenge, then sends the data as the SASL response

@@ -37,6 +37,7 @@ HS, PEER_CLOSE, TICKS, AUTH, FAULT, OLD, SASL_F, REATTACH = 0x01, 0x02, 0x04, 0x
 OK, RUNTIMEINCONSISTENCY, MARSHALLING, UNIMPLEMENTED, BADARGUMENTS = 0, -2, -5, -6, -8
 NONODE, NOAUTH, BADVERSION, NODEEXISTS, NOTEMPTY = -101, -102, -103, -110, -111
 INVALIDACL, AUTHFAILED, NOWATCHER, RECONFIGDISABLED = -114, -115, -121, -123
+NOTREADONLY = -119
 
 # opcodes (§5)
 CREATE, DELETE, EXISTS, GETDATA, SETDATA, GETACL, SETACL, GETCHILDREN = 1, 2, 3, 4, 5, 6, 7, 8
@@ -602,6 +603,20 @@ add("f-io-4lw-not-whitelisted", hdr(FAULT, 0, 0x81) + b"hash", "closed")
 add("f-io-4lw-not-whitelisted-2", hdr(FAULT, 2, 0x81) + b"dirs\n", "closed")
 for n in (1, 2, 4):
     add("f-connect-%d" % n, hdr(FAULT, 0, n) + connect() + req(1, CREATE, b_create(P, flags=3)))
+
+# The log fails under pending writes (FAULT with fault byte 0): every pending write is refused
+# with NOTREADONLY in request order, reads held behind them are answered, a pending
+# createSession closes its connection, a pending closeSession closes it too.
+add("lf-writes-refused", hdr(HS | FAULT, 0, 0) + req(1, CREATE, b_create(P)) + req(2, SETDATA, b_setdata(P)) +
+    req(3, EXISTS, b_path_watch(P)) + req(4, CREATE, b_create(P + "/c")),
+    "open " + errs(NOTREADONLY, NOTREADONLY, NONODE, NOTREADONLY))
+add("lf-multi-refused", hdr(HS | FAULT, 0, 0) + req(1, MULTI, multi([(CREATE, b_create(P)),
+    (CREATE, b_create(P + "/a"))])) + req(2, GETCHILDREN, b_path_watch("/")), "open " + errs(NOTREADONLY, OK))
+add("lf-connect-dropped", hdr(FAULT, 0, 0) + connect() + req(1, CREATE, b_create(P)), "closed noreply")
+add("lf-close-session", hdr(HS | FAULT, 0, 0) + req(1, CREATE, b_create(P, flags=1)) + req(2, CLOSESESSION),
+    "closed " + errs(NOTREADONLY))
+add("lf-ephemeral-sequential", hdr(HS | FAULT, 3, 0) + b"".join(
+    req(i, CREATE, b_create(P + "-", flags=3)) for i in range(1, 6)), "open " + errs(*[NOTREADONLY] * 5))
 
 # Reproducers found by fuzzing, kept under their own names (never rewritten).
 REPRO_EXPECT = {

@@ -70,6 +70,14 @@ static void nh_step(struct nh *h, struct pd_event *ev)
 	}
 }
 
+void nh_log_event(struct nh *h, enum pd_event_type type)
+{
+	struct pd_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	nh_step(h, &ev);
+}
+
 void nh_durable(struct nh *h, pd_zxid zxid)
 {
 	struct pd_event ev;

@@ -38,6 +38,8 @@ void nh_tick(struct nh *h, uint64_t now_ms);
 void nh_conn_closed(struct nh *h, uint32_t conn);
 /* PD_EV_LOG_DURABLE up to zxid (for tests that set hold_durable). */
 void nh_durable(struct nh *h, pd_zxid zxid);
+/* PD_EV_LOG_FAILED or PD_EV_LOG_OK. */
+void nh_log_event(struct nh *h, enum pd_event_type type);
 
 /* Concatenation of every PD_FX_SEND to conn in the last step. */
 size_t nh_sent(const struct nh *h, uint32_t conn, uint8_t *out, size_t cap);

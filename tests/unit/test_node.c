@@ -2294,6 +2294,61 @@ static void test_answer_not_sent_to_a_new_connection_with_the_same_id(void **sta
 	stop();
 }
 
+static void test_log_failure_refuses_writes_and_keeps_reads(void **state)
+{
+	(void)state;
+	start(NULL);
+	connect_session(1, 30000, NULL); /* 1 */
+	connect_session(2, 30000, NULL); /* 2 */
+	assert_int_equal(create(1, 1, "/kept", "v", 0), 0); /* 3 */
+	H.hold_durable = true;
+	nh_body_create(&B, "/lost", "", 0, 0);
+	send_only(1, 2, PD_OP_CREATE, &B); /* 4, never durable */
+	nh_body_path_watch(&B, "/kept", false);
+	send_only(1, 3, PD_OP_GETDATA, &B); /* held behind it */
+	nh_body_create(&B, "/lost2", "", 0, 0);
+	send_only(2, 4, PD_OP_CREATE, &B); /* 5 */
+	assert_true(logged_zxid() == 5);
+	nh_log_event(&H, PD_EV_LOG_FAILED);
+	/* the writers are told, in order; the held read runs */
+	nh_replies(&H, 1, &R);
+	assert_int_equal(R.count, 2);
+	assert_int_equal(nh_frame_xid(R.frames[0]), 2);
+	assert_int_equal(nh_frame_err(R.frames[0]), PD_ENOTREADONLY);
+	assert_int_equal(nh_frame_xid(R.frames[1]), 3);
+	assert_int_equal(nh_frame_err(R.frames[1]), 0);
+	assert_true(nh_frame_zxid(R.frames[1]) == 3);
+	nh_replies(&H, 2, &R);
+	assert_int_equal(R.count, 1);
+	assert_int_equal(nh_frame_err(R.frames[0]), PD_ENOTREADONLY);
+	/* while the log is down: writes refused at once, nothing logged; reads served */
+	H.hold_durable = false;
+	nh_body_create(&B, "/x", "", 0, 0);
+	call(2, 5, PD_OP_CREATE, &B);
+	assert_int_equal(nh_frame_err(R.frames[0]), PD_ENOTREADONLY);
+	assert_true(logged_zxid() == 0);
+	nh_body_path_watch(&B, "/lost", false);
+	call(2, 6, PD_OP_EXISTS, &B);
+	assert_int_equal(nh_frame_err(R.frames[0]), PD_ENONODE);
+	/* no new session either */
+	nh_open(&H, 3, "127.0.0.1");
+	{
+		static struct tb t;
+		t.n = 0;
+		nh_connect_frame(&t, 0, 30000, 0, NULL, true);
+		nh_data(&H, 3, t.b, t.n);
+		assert_true(nh_closed(&H, 3));
+		assert_int_equal(nh_count(&H, PD_FX_SEND, 3), 0);
+	}
+	/* back: the lost zxids are given out again, the dropped creates never happened */
+	nh_log_event(&H, PD_EV_LOG_OK);
+	nh_body_create(&B, "/lost", "", 0, 0);
+	call(1, 7, PD_OP_CREATE, &B);
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	assert_true(nh_frame_zxid(R.frames[0]) == 4);
+	stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2347,6 +2402,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_failed_multi_keeps_other_pending_changes, teardown),
 		cmocka_unit_test_teardown(test_close_session_pending_deletes_its_ephemerals_in_the_view, teardown),
 		cmocka_unit_test_teardown(test_answer_not_sent_to_a_new_connection_with_the_same_id, teardown),
+		cmocka_unit_test_teardown(test_log_failure_refuses_writes_and_keeps_reads, teardown),
 		/* last: these close the connection inside the four-letter-word check */
 		cmocka_unit_test_teardown(test_four_letter_word_not_whitelisted, teardown),
 		cmocka_unit_test_teardown(test_telnet_interrupt_closes, teardown),
