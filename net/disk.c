@@ -133,12 +133,26 @@ static int disk_fsync_dir(const char *dir)
 	return rc;
 }
 
+/* Counts one file creation, write or sync; says whether a test wants it
+ * to fail (and with which errno). */
+static int disk_fault(struct disk *d)
+{
+	d->io_ops++;
+	if (d->fail_countdown != 0 && --d->fail_countdown == 0)
+		return d->fail_errno != 0 ? d->fail_errno : EIO;
+	return 0;
+}
+
 static int disk_open_new(struct disk *d, pd_zxid first)
 {
 	char path[PD_CONFIG_PATH_MAX + 64];
 	if (d->fd >= 0)
 		close(d->fd);
 	snprintf(path, sizeof(path), "%s/log.%016" PRIx64, d->dir, (uint64_t)first);
+	if ((errno = disk_fault(d)) != 0) {
+		d->fd = -1;
+		return errno;
+	}
 	/* A file of this name can only be left by an append that failed
 	 * (nothing in it was durable): start it again. */
 	d->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -442,7 +456,14 @@ static int disk_write_batch_once(struct disk *d, const struct disk_buf *b)
 			d->file_allocated = want;
 	}
 	while (off < b->len) {
-		ssize_t n = pwrite(d->fd, b->data + off, b->len - off, (off_t)(d->file_bytes + off));
+		ssize_t n;
+		int injected = disk_fault(d);
+		if (injected != 0) {
+			/* a write that fails half way */
+			(void)pwrite(d->fd, b->data + off, (b->len - off) / 2, (off_t)(d->file_bytes + off));
+			return injected;
+		}
+		n = pwrite(d->fd, b->data + off, b->len - off, (off_t)(d->file_bytes + off));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -452,8 +473,13 @@ static int disk_write_batch_once(struct disk *d, const struct disk_buf *b)
 	if (d->file_bytes + b->len > d->file_allocated)
 		d->file_allocated = d->file_bytes + b->len;
 	t0 = disk_mono_ns();
-	if (d->force_sync && fdatasync(d->fd) != 0)
-		return errno;
+	if (d->force_sync) {
+		int injected = disk_fault(d);
+		if (injected != 0)
+			return injected;
+		if (fdatasync(d->fd) != 0)
+			return errno;
+	}
 	t0 = disk_mono_ns() - t0;
 	if (t0 > d->sync_ns_max)
 		d->sync_ns_max = t0;
@@ -472,6 +498,8 @@ static int disk_probe_space(struct disk *d)
 	int fd, err = 0;
 	uint64_t off;
 	snprintf(path, sizeof(path), "%s/.probe", d->dir);
+	if ((err = disk_fault(d)) != 0)
+		return err;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno;

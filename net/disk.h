@@ -60,6 +60,11 @@ struct disk {
 	uint64_t records;
 	uint64_t sync_ns_max;
 	uint64_t failures; /* appends that failed */
+	/* fault injection for tests: the Nth file creation, write or sync of
+	 * the log thread fails with fail_errno (EIO if 0); 0 = never */
+	uint64_t fail_countdown;
+	int fail_errno;
+	uint64_t io_ops; /* file creations, writes and syncs so far */
 };
 
 /* Recovery: builds the node from the newest snapshot that loads and the
