@@ -361,3 +361,120 @@ int apply_txn(struct pd_node *node, const uint8_t *txn, size_t len, struct pd_tx
 	node->last_zxid = hdr->zxid;
 	return err;
 }
+
+/* --- validation of untrusted txn bytes (recovery) --- */
+
+static void apply_skip_acls(struct pd_jr *jr)
+{
+	bool is_null;
+	int32_t i, n = pd_jr_vector_len(jr, &is_null);
+	if (n < 0 || is_null)
+		jr->err = PD_EPROTO;
+	for (i = 0; i < n && jr->err == 0; i++) {
+		(void)pd_jr_int(jr);
+		(void)pd_jr_buffer(jr);
+		(void)pd_jr_buffer(jr);
+	}
+}
+
+static bool apply_valid_path(struct pd_jr *jr)
+{
+	struct pd_span p = pd_jr_buffer(jr);
+	return jr->err == 0 && !p.is_null && p.len > 0 && p.ptr[0] == '/';
+}
+
+/* The record of one op (type), parsed without applying it. */
+static bool apply_valid_op(int32_t type, struct pd_jr *jr, bool in_multi)
+{
+	switch (type) {
+	case PD_OP_CREATE:
+	case PD_OP_CREATE2:
+	case PD_OP_CREATECONTAINER:
+	case PD_OP_CREATETTL:
+		if (!apply_valid_path(jr))
+			return false;
+		(void)pd_jr_buffer(jr);
+		apply_skip_acls(jr);
+		if (type == PD_OP_CREATE || type == PD_OP_CREATE2)
+			(void)pd_jr_bool(jr);
+		(void)pd_jr_int(jr);
+		if (type == PD_OP_CREATETTL)
+			(void)pd_jr_long(jr);
+		break;
+	case PD_OP_DELETE:
+	case PD_OP_DELETECONTAINER:
+		if (!apply_valid_path(jr))
+			return false;
+		break;
+	case PD_OP_SETDATA:
+		if (!apply_valid_path(jr))
+			return false;
+		(void)pd_jr_buffer(jr);
+		(void)pd_jr_int(jr);
+		break;
+	case PD_OP_SETACL:
+		if (!apply_valid_path(jr))
+			return false;
+		apply_skip_acls(jr);
+		(void)pd_jr_int(jr);
+		break;
+	case PD_OP_CHECK:
+		if (!apply_valid_path(jr))
+			return false;
+		(void)pd_jr_int(jr);
+		break;
+	case PD_OP_ERROR:
+		(void)pd_jr_int(jr);
+		break;
+	case PD_OP_CREATESESSION:
+		if (in_multi)
+			return false;
+		(void)pd_jr_int(jr);
+		break;
+	case PD_OP_CLOSESESSION:
+		if (in_multi)
+			return false;
+		if (pd_jr_remaining(jr) > 0) { /* the optional list of its ephemerals */
+			bool is_null;
+			int32_t i, n = pd_jr_vector_len(jr, &is_null);
+			if (n < 0)
+				return false;
+			for (i = 0; i < n && jr->err == 0; i++)
+				(void)pd_jr_buffer(jr);
+		}
+		break;
+	case PD_OP_MULTI: {
+		bool is_null;
+		int32_t i, n;
+		if (in_multi)
+			return false;
+		n = pd_jr_vector_len(jr, &is_null);
+		if (n < 0 || is_null)
+			return false;
+		for (i = 0; i < n && jr->err == 0; i++) {
+			int32_t sub_type = pd_jr_int(jr);
+			struct pd_span body = pd_jr_buffer(jr);
+			struct pd_jr sub;
+			if (jr->err != 0 || body.is_null)
+				return false;
+			pd_jr_init(&sub, body.ptr, body.len, UINT32_MAX);
+			if (!apply_valid_op(sub_type, &sub, true) || pd_jr_remaining(&sub) != 0)
+				return false;
+		}
+		break;
+	}
+	default:
+		return false;
+	}
+	return jr->err == 0;
+}
+
+bool apply_txn_valid(const uint8_t *txn, size_t len)
+{
+	struct pd_jr jr;
+	struct pd_txn_hdr h;
+	pd_jr_init(&jr, txn, len, UINT32_MAX);
+	if (pd_txn_read_hdr(&jr, &h) != 0)
+		return false;
+	return apply_valid_op(h.type, &jr, false) && pd_jr_remaining(&jr) == 0;
+}

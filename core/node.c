@@ -425,6 +425,9 @@ int pd_node_replay(struct pd_node *node, const uint8_t *txn, size_t len, uint64_
 		return PD_EPROTO;
 	if (hdr.zxid <= node->last_zxid)
 		return 0;
+	/* Nothing half-applied: the whole txn must parse before any of it is. */
+	if (!apply_txn_valid(txn, len))
+		return PD_EPROTO;
 	memset(&scratch, 0, sizeof(scratch));
 	node->now_ms = now_ms;
 	node->wall_ms = wall_ms;

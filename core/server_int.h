@@ -237,5 +237,8 @@ void node_conn_resume(struct pd_node *node, struct pd_conn *conn);
  * non-multi txn gives one result).  Returns the txn-level error (0 for a
  * multi, whose failure is in the results). */
 int apply_txn(struct pd_node *node, const uint8_t *txn, size_t len, struct pd_txn_hdr *hdr);
+/* True if bytes are one whole txn apply_txn can take (for bytes read back
+ * from disk: apply_txn itself trusts what prep wrote). */
+bool apply_txn_valid(const uint8_t *txn, size_t len);
 
 #endif

@@ -54,9 +54,22 @@ static void nh_step(struct nh *h, struct pd_event *ev)
 	/* Answers can log more (requests held behind a connect or a write). */
 	for (;;) {
 		struct pd_event d;
-		for (i = seen; i < h->fx.count; i++)
-			if (h->fx.items[i].type == PD_FX_LOG_APPEND && h->fx.items[i].zxid > newest)
-				newest = h->fx.items[i].zxid;
+		for (i = seen; i < h->fx.count; i++) {
+			const struct pd_effect *e = &h->fx.items[i];
+			if (e->type != PD_FX_LOG_APPEND)
+				continue;
+			if (e->zxid > newest)
+				newest = e->zxid;
+			if (h->log != NULL) {
+				if (h->log->len + e->len > h->log->cap) {
+					h->log->cap = (h->log->len + e->len) * 2;
+					h->log->p = realloc(h->log->p, h->log->cap);
+					assert_non_null(h->log->p);
+				}
+				memcpy(h->log->p + h->log->len, pd_effect_bytes(&h->fx, e), e->len);
+				h->log->len += e->len;
+			}
+		}
 		seen = h->fx.count;
 		if (newest == done || h->hold_durable || h->last_rc != 0)
 			break;

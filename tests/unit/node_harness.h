@@ -23,6 +23,14 @@ struct nh {
 	int64_t wall_ms;
 	int last_rc;
 	bool hold_durable; /* false: every logged record is durable at once */
+	struct tb_log *log; /* if set, every PD_FX_LOG_APPEND record is copied here */
+};
+
+/* The log records a node emitted (record framing of core/log.h). */
+struct tb_log {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
 };
 
 /* Node from zoo.cfg text (dataDir is added); node_wall_ms seeds session ids. */

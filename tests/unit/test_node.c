@@ -858,22 +858,6 @@ static void test_dropped_connection_loses_its_watches(void **state)
 
 /* --- multi (§10) --- */
 
-static void tb_multi_header(struct tb *t, int32_t type, bool done, int32_t err)
-{
-	tb_i32(t, type);
-	tb_u8(t, done ? 1 : 0);
-	tb_i32(t, err);
-}
-
-static void tb_multi_create(struct tb *t, const char *path, const char *data, int32_t flags)
-{
-	tb_multi_header(t, PD_OP_CREATE, false, -1);
-	tb_str(t, path);
-	tb_str(t, data);
-	tb_acl_world(t, 31);
-	tb_i32(t, flags);
-}
-
 static void test_multi_failure_results(void **state)
 {
 	size_t at;

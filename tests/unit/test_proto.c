@@ -533,13 +533,6 @@ static void test_vec_iter_acls_and_strings(void **state)
 
 /* --- multi iterator --- */
 
-static void tb_multi_header(struct tb *t, int32_t type, bool done, int32_t err)
-{
-	tb_i32(t, type);
-	tb_u8(t, done ? 1 : 0);
-	tb_i32(t, err);
-}
-
 static void tb_create_body(struct tb *t, const char *path, const char *data, int32_t flags)
 {
 	tb_str(t, path);

@@ -13,6 +13,7 @@
 #include "node_harness.h"
 
 #include "err.h"
+#include "log.h"
 #include "proto.h"
 #include "server_int.h"
 #include "snap.h"
@@ -36,11 +37,16 @@ static int32_t create(uint32_t conn, const char *path, const char *data, int32_t
 }
 
 /* A node in a state that uses every field of the format. */
+static struct tb_log LOG;
+
 static void build_state(void)
 {
 	static const char cfg[] = "tickTime=2000\nextendedTypesEnabled=true\n";
 	int i;
 	nh_init(&H, cfg, 0x174440);
+	free(LOG.p);
+	memset(&LOG, 0, sizeof(LOG));
+	H.log = &LOG;
 	nh_connect(&H, 1, 30000, NULL);
 	nh_connect(&H, 2, 12000, NULL);
 	assert_int_equal(create(1, "/app", "config v1", 0), 0);
@@ -74,6 +80,31 @@ static void build_state(void)
 		nh_call(&H, 1, 5, PD_OP_SETACL, &B, &R);
 		assert_int_equal(nh_frame_err(R.frames[0]), 0);
 	}
+	/* a multi that succeeds and one that fails (an error txn), a TTL node,
+	 * a delete of a missing node (another error txn) */
+	B.n = 0;
+	tb_multi_create(&B, "/m1", "", 0);
+	tb_multi_create(&B, "/m1/x", "", 0);
+	tb_multi_header(&B, -1, true, -1);
+	nh_call(&H, 1, 7, PD_OP_MULTI, &B, &R);
+	B.n = 0;
+	tb_multi_create(&B, "/m2", "", 0);
+	tb_multi_header(&B, PD_OP_CHECK, false, -1);
+	tb_str(&B, "/none");
+	tb_i32(&B, -1);
+	tb_multi_header(&B, -1, true, -1);
+	nh_call(&H, 1, 8, PD_OP_MULTI, &B, &R);
+	nh_body_create(&B, "/ttl", "t", 1, PD_MODE_PERSISTENT_WITH_TTL);
+	tb_i64(&B, 600000);
+	nh_call(&H, 1, 9, PD_OP_CREATETTL, &B, &R);
+	assert_int_equal(nh_frame_err(R.frames[0]), 0);
+	nh_body_path_int(&B, "/none", -1);
+	nh_call(&H, 1, 10, PD_OP_DELETE, &B, &R);
+	assert_int_equal(nh_frame_err(R.frames[0]), PD_ENONODE);
+	/* a third session that ends: createSession and closeSession txns */
+	nh_connect(&H, 3, 30000, NULL);
+	assert_int_equal(create(3, "/eph3", "", PD_MODE_EPHEMERAL), 0);
+	nh_call(&H, 3, 11, PD_OP_CLOSESESSION, NULL, &R);
 	/* data with every byte value */
 	{
 		char bytes[256];
@@ -291,12 +322,50 @@ static void test_names_and_recovery_plan(void **state)
 	assert_int_equal(pd_recovery_first_log(logs, 0, 0x100), 0);
 }
 
+static void test_log_replay_rebuilds_the_same_state(void **state)
+{
+	struct tu_alloc a2;
+	struct pd_node *copy;
+	size_t off = 0;
+	uint64_t records = 0;
+	(void)state;
+	build_state();
+	copy = fresh_node(&a2);
+	while (off < LOG.len) {
+		const uint8_t *txn;
+		uint32_t txn_len;
+		size_t used;
+		assert_int_equal(pd_log_next(LOG.p + off, LOG.len - off, &txn, &txn_len, &used), PD_LOG_RECORD);
+		/* every prefix of a txn is refused, never applied half */
+		if (records % 7 == 0) {
+			uint32_t cut;
+			for (cut = 0; cut < txn_len; cut++)
+				assert_int_equal(pd_node_replay(copy, txn, cut, 5000, 0x200000), PD_EPROTO);
+		}
+		assert_int_equal(pd_node_replay(copy, txn, txn_len, 5000, 0x200000), 0);
+		/* a second replay of the same txn is skipped */
+		assert_int_equal(pd_node_replay(copy, txn, txn_len, 5000, 0x200000), 0);
+		off += used;
+		records++;
+	}
+	assert_true(records == (uint64_t)H.node->last_zxid);
+	assert_true(copy->last_zxid == H.node->last_zxid);
+	assert_same_trees(H.node, copy);
+	assert_int_equal(copy->sessions.by_id.count, H.node->sessions.by_id.count);
+	pd_node_destroy(copy);
+	assert_int_equal(a2.live_blocks, 0);
+	free(LOG.p);
+	memset(&LOG, 0, sizeof(LOG));
+	nh_destroy(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_round_trip_keeps_every_field, teardown),
 		cmocka_unit_test_teardown(test_damage_is_always_refused, teardown),
 		cmocka_unit_test(test_names_and_recovery_plan),
+		cmocka_unit_test_teardown(test_log_replay_rebuilds_the_same_state, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -214,4 +214,21 @@ static inline void tu_assert_bytes(const uint8_t *got, size_t got_len, const uin
 	}
 }
 
+/* multi op header and a create op inside a multi request body */
+static inline void tb_multi_header(struct tb *t, int32_t type, bool done, int32_t err)
+{
+	tb_i32(t, type);
+	tb_u8(t, done ? 1 : 0);
+	tb_i32(t, err);
+}
+
+static inline void tb_multi_create(struct tb *t, const char *path, const char *data, int32_t flags)
+{
+	tb_multi_header(t, 1 /* create */, false, -1);
+	tb_str(t, path);
+	tb_str(t, data);
+	tb_acl_world(t, 31);
+	tb_i32(t, flags);
+}
+
 #endif
