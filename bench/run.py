@@ -191,6 +191,30 @@ def client_cmd(tools, srv, op, clients, outstanding, duration, warmup, value_siz
             "--value-size", str(value_size), "--server-pid", str(srv.proc.pid), "--label", label]
 
 
+def raw_cmd(tools, srv, op, conns, depth, args, prefix, label):
+    """bench_raw against srv: CONNS connections, DEPTH requests in flight on each."""
+    return [os.path.join(tools, "bench_raw"), "--hosts", srv.hosts, "--op", op, "--conns", str(conns),
+            "--depth", str(depth), "--duration", "%g" % args.duration, "--warmup", "%g" % args.warmup,
+            "--value-size", str(args.value_size), "--prefix", prefix, "--label", label]
+
+
+def memory_cmd(tools, srv, znodes, parents, value_size, label):
+    """bench_memory: fills srv with znodes znodes under parents parents and keeps them."""
+    return [os.path.join(tools, "bench_memory"), "--hosts", srv.hosts, "--pid", str(srv.proc.pid),
+            "--znodes", str(znodes), "--parents", str(parents), "--value-size", str(value_size),
+            "--no-cleanup", "--label", label]
+
+
+def measure_server_cpu(cmd, srv, args):
+    """Runs a load generator once the machine is quiet; adds the server's CPU seconds meanwhile."""
+    wait_quiet(args)
+    cpu0 = harness_cpu(srv.proc.pid)
+    r = run_tool(cmd, timeout=args.duration + args.warmup + 600)
+    cpu1 = harness_cpu(srv.proc.pid)
+    r["server_cpu_s"] = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else -1
+    return r
+
+
 def generic(cmd):
     """The command with this run's port and PID replaced by placeholders."""
     out, skip = [], None
@@ -321,20 +345,14 @@ def main():
                     order = servers if n % 2 == 0 else list(reversed(servers))
                     n += 1
                     for kind in order:
-                        cmd = [os.path.join(tools, "bench_raw"), "--hosts", live[kind].hosts, "--op", op,
-                               "--conns", str(conns), "--depth", str(depth), "--duration", "%g" % args.duration,
-                               "--warmup", "%g" % args.warmup, "--value-size", str(args.value_size),
-                               "--prefix", "/benchraw-%s-%d" % (op, rep), "--label", kind]
+                        cmd = raw_cmd(tools, live[kind], op, conns, depth, args, "/benchraw-%s-%d" % (op, rep),
+                                      kind)
                         commands["capacity"] = re.sub(r"--op \S+ --conns \S+ --depth \S+",
                                                       "--op $OP --conns $CONNS --depth $DEPTH",
                                                       generic(cmd)).replace("/benchraw-%s-%d" % (op, rep),
                                                                             "/benchraw-$OP-$REP")
-                        wait_quiet(args)
-                        cpu0 = harness_cpu(live[kind].proc.pid)
-                        r = run_tool(cmd, timeout=args.duration + args.warmup + 600)
-                        cpu1 = harness_cpu(live[kind].proc.pid)
-                        r.update(server=kind, rep=rep, server_cpu_s=(cpu1 - cpu0) if cpu0 is not None and
-                                 cpu1 is not None else -1)
+                        r = measure_server_cpu(cmd, live[kind], args)
+                        r.update(server=kind, rep=rep)
                         capacity.append(r)
                         save_json(args, info, versions, results, memory, commands, capacity)
     finally:
@@ -348,9 +366,7 @@ def main():
             try:
                 log("starting a fresh %s for the memory benchmark" % kind)
                 srv.start()
-                cmd = [os.path.join(tools, "bench_memory"), "--hosts", srv.hosts, "--pid", str(srv.proc.pid),
-                       "--znodes", str(args.memory_znodes), "--parents", str(args.memory_parents),
-                       "--value-size", str(args.value_size), "--no-cleanup", "--label", kind]
+                cmd = memory_cmd(tools, srv, args.memory_znodes, args.memory_parents, args.value_size, kind)
                 if kind == "zookeeper":
                     cmd.append("--jvm")
                 commands["memory-" + kind] = generic(cmd)

@@ -95,7 +95,7 @@ static void admin_server_lines(struct pd_node *node, struct pd_buf *out)
 	admin_printf(node, out, "Received: %llu\n", (unsigned long long)node->packets_received);
 	admin_printf(node, out, "Sent: %llu\n", (unsigned long long)node->packets_sent);
 	admin_printf(node, out, "Connections: %u\n", node->conn_count);
-	admin_printf(node, out, "Outstanding: 0\n");
+	admin_printf(node, out, "Outstanding: %u\n", node->pending.count);
 	admin_printf(node, out, "Zxid: 0x%llx\n", (unsigned long long)node->last_zxid);
 	admin_printf(node, out, "Mode: %s\n", admin_mode(node));
 	admin_printf(node, out, "Node count: %u\n", node->tree.node_count + 1);
@@ -145,7 +145,7 @@ static void admin_mntr(struct pd_node *node, const struct pd_env *env, struct pd
 	admin_printf(node, out, "zk_packets_received\t%llu\n", (unsigned long long)node->packets_received);
 	admin_printf(node, out, "zk_packets_sent\t%llu\n", (unsigned long long)node->packets_sent);
 	admin_printf(node, out, "zk_num_alive_connections\t%u\n", node->conn_count);
-	admin_printf(node, out, "zk_outstanding_requests\t0\n");
+	admin_printf(node, out, "zk_outstanding_requests\t%u\n", node->pending.count);
 	admin_printf(node, out, "zk_znode_count\t%u\n", node->tree.node_count + 1);
 	admin_printf(node, out, "zk_watch_count\t%llu\n",
 		     (unsigned long long)(node->watches.count_data + node->watches.count_child));

@@ -71,8 +71,9 @@ enum pd_effect_type {
 	PD_FX_TIMER,    /* at_ms */
 	PD_FX_LOG_APPEND, /* bytes: one log record (log.h) for the txn with zxid;
 			   * answer with PD_EV_LOG_DURABLE once it is durable */
-	PD_FX_SNAPSHOT,   /* zxid: a snapshot is due; the node as it is after this
-			   * step is the image (snap.h), labelled zxid.  The driver
+	PD_FX_SNAPSHOT,   /* a snapshot is due (zxid: the node's when it asked).  The
+			   * driver takes it between two steps: the node as it is
+			   * then is the image, labelled with its zxid (snap.h).  It
 			   * may skip it (one already running); nothing answers it. */
 };
 

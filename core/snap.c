@@ -233,6 +233,7 @@ struct snap_load {
 	struct snap_reader r;
 	struct pd_map64 acl_map; /* old index + 1 -> new index + 1 */
 	uint32_t *ord_idx;       /* ordinal -> tree index */
+	uint32_t *ord_plen;      /* ordinal -> path length ("/" counts 0: children add "/name") */
 	uint64_t nodes;
 	char *errmsg;
 	size_t errmsg_size;
@@ -325,11 +326,10 @@ static int snap_load_node(struct snap_load *l, uint64_t ordinal)
 	dspan.ptr = data;
 	dspan.len = data_len1 == 0 ? 0 : (uint32_t)(data_len1 - 1);
 	dspan.is_null = data_len1 == 0;
+	l->ord_plen[ordinal] = ordinal == 0 ? 0 : l->ord_plen[ordinal - dist] + 1 + (uint32_t)name_len;
 	pd_acl_ref(&node->acls, m.acl);
 	rc = pd_tree_restore(&node->tree, parent, (const char *)name, name_len, dspan, &m, pzxid, cversion,
-			     (parent == PD_NODE_NONE || parent == PD_NODE_ROOT ? 0 : pd_tree_path_len(&node->tree, parent)) +
-				     1 + name_len,
-			     &idx);
+			     l->ord_plen[ordinal], &idx);
 	if (rc != 0) {
 		pd_acl_unref(&node->acls, m.acl);
 		return snap_fail(l, rc, rc == PD_ENOMEM ? "out of memory loading nodes" : "an impossible node");
@@ -376,7 +376,8 @@ static int snap_load_body(struct snap_load *l, uint64_t now_ms)
 	if (rc != 0)
 		return rc;
 	l->ord_idx = pd_mem_alloc(&node->io_mem, (size_t)l->nodes * sizeof(uint32_t));
-	if (l->ord_idx == NULL)
+	l->ord_plen = pd_mem_alloc(&node->io_mem, (size_t)l->nodes * sizeof(uint32_t));
+	if (l->ord_idx == NULL || l->ord_plen == NULL || pd_tree_reserve(&node->tree, l->nodes) != 0)
 		return snap_fail(l, PD_ENOMEM, "out of memory loading nodes");
 	for (i = 0; i < l->nodes; i++) {
 		rc = snap_load_node(l, i);
@@ -415,6 +416,7 @@ int pd_snap_load(struct pd_node *node, const uint8_t *p, size_t len, uint64_t no
 		pd_acl_unref(&node->acls, (uint32_t)((uintptr_t)v - 1));
 	pd_map64_free(&l.acl_map);
 	pd_mem_free(&node->io_mem, l.ord_idx, (size_t)l.nodes * sizeof(uint32_t));
+	pd_mem_free(&node->io_mem, l.ord_plen, (size_t)l.nodes * sizeof(uint32_t));
 	return rc;
 }
 

@@ -14,6 +14,7 @@
  * varint data length + 1 (0 = null data), name, data. */
 
 #define TREE_BLOB_HAS_OWNER 1u
+#define TREE_INIT_NODES 4u /* /, /zookeeper, /zookeeper/quota, /zookeeper/config: indices 0-3 */
 #define TREE_BLOB_HEADER_MAX (1 + 10 * 9)
 
 struct tree_blob {
@@ -405,13 +406,30 @@ static void tree_reap_remove(struct pd_tree *t, uint32_t idx)
 
 /* --- public operations --- */
 
+static int tree_create_meta(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len,
+			    struct pd_span data, const struct pd_tmeta *meta, uint32_t *out);
+
 static int tree_create_raw(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len,
 			   struct pd_span data, uint32_t acl, int64_t owner, pd_zxid zxid,
 			   int64_t time_ms, uint32_t *out)
 {
+	struct pd_tmeta m;
+	memset(&m, 0, sizeof(m));
+	m.czxid = m.mzxid = zxid;
+	m.ctime = m.mtime = time_ms;
+	m.owner = owner;
+	m.acl = acl;
+	return tree_create_meta(t, parent, name, name_len, data, &m, out);
+}
+
+/* A new node with every block field given; pzxid starts at czxid. */
+static int tree_create_meta(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len,
+			    struct pd_span data, const struct pd_tmeta *meta, uint32_t *out)
+{
 	uint32_t idx, hash;
 	struct pd_tnode *n;
-	struct pd_tmeta m;
+	int64_t owner = meta->owner;
+	pd_zxid zxid = meta->czxid;
 	int rc;
 	if ((uint64_t)(t->node_count + 1) * 4 > (uint64_t)t->index_cap * 3) {
 		rc = tree_index_grow(t);
@@ -423,12 +441,7 @@ static int tree_create_raw(struct pd_tree *t, uint32_t parent, const char *name,
 		return rc;
 	n = pd_tree_node(t, idx);
 	memset(n, 0, sizeof(*n));
-	memset(&m, 0, sizeof(m));
-	m.czxid = m.mzxid = zxid;
-	m.ctime = m.mtime = time_ms;
-	m.owner = owner;
-	m.acl = acl;
-	n->blob = tree_blob_make(t, &m, name, name_len, data);
+	n->blob = tree_blob_make(t, meta, name, name_len, data);
 	if (n->blob == NULL) {
 		tree_slot_free(t, idx);
 		return PD_ENOMEM;
@@ -678,11 +691,20 @@ int pd_tree_set_acl(struct pd_tree *t, uint32_t idx, uint32_t acl, int32_t avers
 int pd_tree_restore(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len, struct pd_span data,
 		    const struct pd_tmeta *m, int64_t pzxid, int32_t cversion_creates, size_t path_len, uint32_t *out)
 {
-	uint32_t idx = parent == PD_NODE_NONE ? PD_NODE_ROOT : pd_tree_child(t, parent, name, name_len);
+	uint32_t idx;
 	struct pd_tnode *n;
 	int rc;
 	if (m->mzxid < m->czxid)
 		return PD_EPROTO;
+	/* Only the nodes pd_tree_init made can exist already, and only their
+	 * children need a lookup: the rest of the tree arrives parent first,
+	 * each node once. */
+	if (parent == PD_NODE_NONE)
+		idx = PD_NODE_ROOT;
+	else if (parent < TREE_INIT_NODES)
+		idx = pd_tree_child(t, parent, name, name_len);
+	else
+		idx = PD_NODE_NONE;
 	if (idx != PD_NODE_NONE) {
 		/* the root and the /zookeeper nodes exist from pd_tree_init */
 		struct pd_tmeta old;
@@ -697,25 +719,27 @@ int pd_tree_restore(struct pd_tree *t, uint32_t parent, const char *name, size_t
 		t->data_size_approx += (data.is_null ? 0 : data.len);
 		t->data_size_approx -= old_data.is_null ? 0 : old_data.len;
 	} else {
-		rc = tree_create_raw(t, parent, name, name_len, data, m->acl, m->owner, m->czxid, m->ctime, &idx);
+		rc = tree_create_meta(t, parent, name, name_len, data, m, &idx);
 		if (rc != 0)
 			return rc;
-		rc = tree_blob_replace(t, idx, m, data);
-		if (rc != 0) {
-			tree_index_remove(t, idx);
-			tree_unlink_child(t, idx);
-			if (pd_owner_is_container(m->owner) || pd_owner_is_ttl(m->owner))
-				tree_reap_remove(t, idx);
-			tree_blob_free(t, pd_tree_node(t, idx)->blob);
-			tree_slot_free(t, idx);
-			t->node_count--;
-			return rc;
-		}
 		t->data_size_approx += path_len + (data.is_null ? 0 : data.len);
 	}
 	n = pd_tree_node(t, idx);
 	n->pzxid = pzxid;
 	n->cversion_creates = cversion_creates;
 	*out = idx;
+	return 0;
+}
+
+int pd_tree_reserve(struct pd_tree *t, uint64_t nodes)
+{
+	while ((uint64_t)nodes * 4 > (uint64_t)t->index_cap * 3) {
+		int rc;
+		if (t->index_cap >= (1u << 31))
+			return PD_ENOMEM;
+		rc = tree_index_grow(t);
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }

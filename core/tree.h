@@ -125,6 +125,8 @@ int pd_tree_create(struct pd_tree *t, uint32_t parent, const char *name, size_t 
  * that cannot be (mzxid below czxid, a node restored twice). */
 int pd_tree_restore(struct pd_tree *t, uint32_t parent, const char *name, size_t name_len, struct pd_span data,
 		    const struct pd_tmeta *m, int64_t pzxid, int32_t cversion_creates, size_t path_len, uint32_t *out);
+/* Makes room in the (parent, name) index for nodes znodes (snapshot load). */
+int pd_tree_reserve(struct pd_tree *t, uint64_t nodes);
 /* Deletes a leaf; drops its ACL reference. */
 void pd_tree_delete(struct pd_tree *t, uint32_t idx, pd_zxid zxid, size_t path_len);
 int pd_tree_set_data(struct pd_tree *t, uint32_t idx, struct pd_span data, int32_t version,

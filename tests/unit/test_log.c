@@ -32,6 +32,13 @@ static void test_crc32c_known_vectors(void **state)
 	assert_int_equal(pd_crc32c(0, buf, sizeof(buf)), ref_crc32c(buf, sizeof(buf)));
 	/* incremental == one shot */
 	assert_int_equal(pd_crc32c(pd_crc32c(0, buf, 300), buf + 300, 700), pd_crc32c(0, buf, sizeof(buf)));
+	/* every start offset and length around the 8-byte steps */
+	{
+		size_t off, len;
+		for (off = 0; off < 16; off++)
+			for (len = 0; len < 80; len++)
+				assert_int_equal(pd_crc32c(0, buf + off, len), ref_crc32c(buf + off, len));
+	}
 }
 
 /* Builds a log of three records followed by `tail` extra bytes. */
