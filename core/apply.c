@@ -469,12 +469,17 @@ static bool apply_valid_op(int32_t type, struct pd_jr *jr, bool in_multi)
 	return jr->err == 0;
 }
 
-bool apply_txn_valid(const uint8_t *txn, size_t len)
+size_t apply_txn_record_len(const uint8_t *txn, size_t len)
 {
 	struct pd_jr jr;
 	struct pd_txn_hdr h;
 	pd_jr_init(&jr, txn, len, UINT32_MAX);
-	if (pd_txn_read_hdr(&jr, &h) != 0)
-		return false;
-	return apply_valid_op(h.type, &jr, false) && pd_jr_remaining(&jr) == 0;
+	if (pd_txn_read_hdr(&jr, &h) != 0 || !apply_valid_op(h.type, &jr, false))
+		return 0;
+	return len - pd_jr_remaining(&jr);
+}
+
+bool apply_txn_valid(const uint8_t *txn, size_t len)
+{
+	return len > 0 && apply_txn_record_len(txn, len) == len;
 }

@@ -14,9 +14,6 @@
 
 static void node_draw_snapshot_due(struct pd_node *node);
 
-static const uint8_t node_default_secret[16] = {0x70, 0x61, 0x64, 0x64, 0x6f, 0x63, 0x6b, 0x2d,
-						0x73, 0x65, 0x73, 0x73, 0x69, 0x6f, 0x6e, 0x31};
-
 int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, uint64_t now_ms,
 		   int64_t wall_ms, struct pd_node **out, char *errmsg, size_t errmsg_size)
 {
@@ -48,7 +45,7 @@ int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, u
 	if (rc != 0)
 		goto err_after_acls;
 	pd_session_table_init(&node->sessions, &node->mem, (uint8_t)(cfg->my_id > 0 ? cfg->my_id : 1),
-			      wall_ms, cfg->tick_ms, node_default_secret);
+			      wall_ms, cfg->tick_ms);
 	pd_watch_init(&node->watches, &node->mem);
 	pd_map64_init(&node->overlay, &node->mem);
 	node_draw_snapshot_due(node);

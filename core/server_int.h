@@ -240,5 +240,8 @@ int apply_txn(struct pd_node *node, const uint8_t *txn, size_t len, struct pd_tx
 /* True if bytes are one whole txn apply_txn can take (for bytes read back
  * from disk: apply_txn itself trusts what prep wrote). */
 bool apply_txn_valid(const uint8_t *txn, size_t len);
+/* Bytes of the header and record at txn (ZooKeeper may append a digest
+ * after them), 0 if they do not parse. */
+size_t apply_txn_record_len(const uint8_t *txn, size_t len);
 
 #endif

@@ -1,14 +1,13 @@
 /* session.c: session creation, expiry buckets, ephemeral bookkeeping; see session.h. */
 #include "session.h"
 
-#include <openssl/sha.h>
 #include <string.h>
 
 #include "assert.h"
 #include "err.h"
 
 void pd_session_table_init(struct pd_session_table *st, struct pd_mem *mem, uint8_t server_id,
-			   int64_t wall_ms, int64_t tick_ms, const uint8_t secret[16])
+			   int64_t wall_ms, int64_t tick_ms)
 {
 	memset(st, 0, sizeof(*st));
 	st->mem = mem;
@@ -17,7 +16,6 @@ void pd_session_table_init(struct pd_session_table *st, struct pd_mem *mem, uint
 	 * start time in the next 40, a 16-bit counter below. */
 	st->next_id = (int64_t)(((uint64_t)wall_ms << 24) >> 8) | ((int64_t)server_id << 56);
 	st->tick_ms = tick_ms > 0 ? tick_ms : 1;
-	memcpy(st->secret, secret, 16);
 }
 
 void pd_session_table_free(struct pd_session_table *st)
@@ -88,15 +86,26 @@ void pd_session_touch(struct pd_session_table *st, struct pd_session *s, uint64_
 	s->expire_at_ms = ((now_ms + (uint64_t)s->timeout_ms) / tick + 1) * tick;
 }
 
+/* ZooKeeper's password for a session: 16 bytes from java.util.Random
+ * seeded with id ^ 0xB3415C00 (its constant "superSecret"), so a session
+ * imported from a ZooKeeper data directory (paddock import) keeps the
+ * password its client holds.  Like ZooKeeper's, it is a sanity check, not
+ * a secret: anyone who knows the algorithm and the id can compute it. */
 void pd_session_passwd(const struct pd_session_table *st, int64_t id,
 		       uint8_t out[PD_SESSION_PASSWD_BYTES])
 {
-	uint8_t in[24];
-	uint8_t sha[SHA_DIGEST_LENGTH];
-	memcpy(in, st->secret, 16);
-	pd_put_be64(in + 16, (uint64_t)id);
-	SHA1(in, sizeof(in), sha);
-	memcpy(out, sha, PD_SESSION_PASSWD_BYTES);
+	const uint64_t mult = 0x5DEECE66DULL, mask = (1ULL << 48) - 1;
+	uint64_t seed = (((uint64_t)id ^ 0xB3415C00ULL) ^ mult) & mask;
+	size_t i = 0;
+	(void)st;
+	while (i < PD_SESSION_PASSWD_BYTES) {
+		uint32_t rnd;
+		int n;
+		seed = (seed * mult + 0xB) & mask; /* Random.next(32) */
+		rnd = (uint32_t)(seed >> 16);
+		for (n = 0; n < 4 && i < PD_SESSION_PASSWD_BYTES; n++, rnd >>= 8)
+			out[i++] = (uint8_t)rnd;
+	}
 }
 
 int pd_session_add_ephemeral(struct pd_session_table *st, struct pd_tree *t, struct pd_session *s,

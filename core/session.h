@@ -34,12 +34,11 @@ struct pd_session_table {
 	struct pd_map64 by_id;
 	int64_t next_id;
 	int64_t tick_ms;
-	uint8_t secret[16];
 	uint64_t ephemeral_total;
 };
 
 void pd_session_table_init(struct pd_session_table *st, struct pd_mem *mem, uint8_t server_id,
-			   int64_t wall_ms, int64_t tick_ms, const uint8_t secret[16]);
+			   int64_t wall_ms, int64_t tick_ms);
 void pd_session_table_free(struct pd_session_table *st);
 
 struct pd_session *pd_session_get(const struct pd_session_table *st, int64_t id);

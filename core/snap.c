@@ -422,13 +422,17 @@ int pd_snap_load(struct pd_node *node, const uint8_t *p, size_t len, uint64_t no
 
 /* --- names and the recovery plan --- */
 
-bool pd_snap_parse_name(const char *name, const char *kind, pd_zxid *zxid)
+bool pd_parse_zxid_name(const char *name, const char *kind, bool padded, pd_zxid *zxid)
 {
-	size_t k = strlen(kind), i;
+	size_t k = strlen(kind), i, n;
 	uint64_t v = 0;
-	if (strncmp(name, kind, k) != 0 || name[k] != '.' || strlen(name + k + 1) != 16)
+	if (strncmp(name, kind, k) != 0 || name[k] != '.')
 		return false;
-	for (i = k + 1; name[i] != '\0'; i++) {
+	name += k + 1;
+	n = strlen(name);
+	if (padded ? n != 16 : (n == 0 || n > 16))
+		return false;
+	for (i = 0; i < n; i++) {
 		char c = name[i];
 		if (c >= '0' && c <= '9')
 			v = v << 4 | (uint64_t)(c - '0');
@@ -439,6 +443,11 @@ bool pd_snap_parse_name(const char *name, const char *kind, pd_zxid *zxid)
 	}
 	*zxid = v;
 	return true;
+}
+
+bool pd_snap_parse_name(const char *name, const char *kind, pd_zxid *zxid)
+{
+	return pd_parse_zxid_name(name, kind, true, zxid);
 }
 
 size_t pd_recovery_first_log(const pd_zxid *log_starts, size_t n, pd_zxid label)

@@ -66,6 +66,9 @@ int pd_snap_load(struct pd_node *node, const uint8_t *p, size_t len, uint64_t no
 /* File names: "snapshot.<16 hex>" and "log.<16 hex>".  Returns true and
  * the zxid if name is one of kind ("snapshot" or "log"). */
 bool pd_snap_parse_name(const char *name, const char *kind, pd_zxid *zxid);
+/* kind.<hex zxid>: 16 lowercase hex digits if padded, else 1 to 16
+ * (ZooKeeper's names). */
+bool pd_parse_zxid_name(const char *name, const char *kind, bool padded, pd_zxid *zxid);
 
 /* The recovery plan.  Given the start zxids of the log files, ascending,
  * and the label of a snapshot (0 for none), returns the index of the first

@@ -91,37 +91,6 @@ static int disk_list(const char *dir, const char *kind, pd_zxid **out, size_t *c
 	return 0;
 }
 
-/* Maps a whole file read-only; *len 0 maps nothing.  Returns NULL on error. */
-static const uint8_t *disk_map(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	void *p;
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0) {
-		close(fd);
-		return NULL;
-	}
-	*len = (size_t)st.st_size;
-	if (*len == 0) {
-		close(fd);
-		return (const uint8_t *)"";
-	}
-	p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return NULL;
-	(void)madvise(p, *len, MADV_SEQUENTIAL);
-	return p;
-}
-
-static void disk_unmap(const uint8_t *p, size_t len)
-{
-	if (len > 0)
-		munmap((void *)p, len);
-}
-
 static int disk_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -200,7 +169,7 @@ static int disk_replay_file(const char *path, bool newest, struct pd_node *node,
 			    enum pd_log_status *bad, uint64_t *replayed, char *errmsg, size_t errmsg_size)
 {
 	size_t len = 0, off = 0;
-	const uint8_t *buf = disk_map(path, &len);
+	const uint8_t *buf = net_map_file(path, &len);
 	int rc = 0;
 	if (buf == NULL) {
 		snprintf(errmsg, errmsg_size, "cannot read %s: %s", path, strerror(errno));
@@ -241,7 +210,7 @@ static int disk_replay_file(const char *path, bool newest, struct pd_node *node,
 		rc = 1;
 		break;
 	}
-	disk_unmap(buf, len);
+	net_unmap_file(buf, len);
 	*end = off;
 	*size = len;
 	return rc;
@@ -257,18 +226,18 @@ static int disk_load_snapshot(const char *dir, pd_zxid zxid, const struct pd_con
 	const uint8_t *p;
 	int rc;
 	snprintf(path, sizeof(path), "%s/snapshot.%016" PRIx64, dir, (uint64_t)zxid);
-	p = disk_map(path, &len);
+	p = net_map_file(path, &len);
 	if (p == NULL) {
 		snprintf(errmsg, errmsg_size, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (pd_node_create(cfg, allocator, net_now_ms(), net_wall_ms(), out, why, sizeof(why)) != 0) {
-		disk_unmap(p, len);
+		net_unmap_file(p, len);
 		snprintf(errmsg, errmsg_size, "%s", why);
 		return -1;
 	}
 	rc = pd_snap_load(*out, p, len, net_now_ms(), why, sizeof(why));
-	disk_unmap(p, len);
+	net_unmap_file(p, len);
 	if (rc != 0) {
 		pd_node_destroy(*out);
 		*out = NULL;

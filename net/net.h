@@ -15,8 +15,16 @@
 int net_load_config(const char *path, struct pd_config *cfg, char *errmsg, size_t errmsg_size);
 /* Runs a server until SIGTERM or SIGINT; returns the process exit code. */
 int net_server_run(const char *config_path);
+/* `paddock import`: ZooKeeper data into the empty dataDir of zoo.cfg; returns the exit code. */
+int net_import(const char *zk_data_dir, const char *config_path, const char *zk_log_dir);
 /* `paddock status zoo.cfg`: prints the Mode line; returns the exit code. */
 int net_status(const char *config_path);
+
+/* The malloc-backed allocator the worlds hand the core. */
+struct pd_allocator net_allocator(void);
+/* A whole file mapped read-only (*len 0 maps nothing); NULL with errno. */
+const uint8_t *net_map_file(const char *path, size_t *len);
+void net_unmap_file(const uint8_t *p, size_t len);
 
 uint64_t net_now_ms(void);
 int64_t net_wall_ms(void);

@@ -74,19 +74,6 @@ struct server {
 	char listen_desc[160];
 };
 
-static void *server_alloc(void *ctx, size_t bytes)
-{
-	(void)ctx;
-	return malloc(bytes);
-}
-
-static void server_free_mem(void *ctx, void *ptr, size_t bytes)
-{
-	(void)ctx;
-	(void)bytes;
-	free(ptr);
-}
-
 static struct server_conn *server_conn(struct server *s, int fd)
 {
 	if (fd < 0)
@@ -606,7 +593,7 @@ static int server_mkdirs(const char *path)
 static int server_setup(struct server *s, const char *config_path)
 {
 	char errmsg[1024] = "";
-	struct pd_allocator allocator = {server_alloc, server_free_mem, NULL};
+	struct pd_allocator allocator = net_allocator();
 	struct epoll_event ee;
 	sigset_t mask;
 	/* Signals arrive on the signalfd; block them before any thread starts

@@ -59,8 +59,7 @@ static int snapshot_write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* The child: never returns. */
-static void snapshot_child(const char *dir, struct pd_node *node)
+int snapshot_write(const char *dir, struct pd_node *node, pd_zxid *zxid, char *errmsg, size_t errmsg_size)
 {
 	struct pd_snap_writer w;
 	struct pd_buf piece;
@@ -68,30 +67,51 @@ static void snapshot_child(const char *dir, struct pd_node *node)
 	int fd, rc, dfd;
 	memset(&piece, 0, sizeof(piece));
 	pd_snap_writer_init(&w, node);
+	*zxid = w.zxid;
 	snprintf(path, sizeof(path), "%s/snapshot.%016" PRIx64, dir, (uint64_t)w.zxid);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		net_log("ERROR", "snapshot: cannot create %s: %s", tmp, strerror(errno));
-		_exit(1);
+		snprintf(errmsg, errmsg_size, "cannot create %s: %s", tmp, strerror(errno));
+		pd_snap_writer_free(&w);
+		return -1;
 	}
 	do {
 		piece.len = 0;
 		rc = pd_snap_writer_next(&w, &piece, SNAPSHOT_CHUNK);
 		if (rc < 0 || snapshot_write_all(fd, piece.data, piece.len) != 0) {
-			net_log("ERROR", "snapshot: writing %s: %s", tmp, rc < 0 ? "out of memory" : strerror(errno));
-			unlink(tmp);
-			_exit(1);
+			snprintf(errmsg, errmsg_size, "writing %s: %s", tmp, rc < 0 ? "out of memory" : strerror(errno));
+			break;
 		}
 	} while (rc == 1);
-	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-		net_log("ERROR", "snapshot: completing %s: %s", path, strerror(errno));
+	pd_snap_writer_free(&w);
+	pd_buf_free(pd_node_io_mem(node), &piece);
+	if (rc != 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+		if (rc == 0)
+			snprintf(errmsg, errmsg_size, "completing %s: %s", path, strerror(errno));
+		if (rc != 0)
+			close(fd);
 		unlink(tmp);
-		_exit(1);
+		return -1;
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) != 0) {
-		net_log("ERROR", "snapshot: syncing %s: %s", dir, strerror(errno));
+		snprintf(errmsg, errmsg_size, "syncing %s: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+/* The child: never returns. */
+static void snapshot_child(const char *dir, struct pd_node *node)
+{
+	char errmsg[PD_CONFIG_PATH_MAX + 200];
+	pd_zxid zxid;
+	if (snapshot_write(dir, node, &zxid, errmsg, sizeof(errmsg)) != 0) {
+		net_log("ERROR", "snapshot: %s", errmsg);
 		_exit(1);
 	}
 	_exit(0);

@@ -21,6 +21,10 @@ struct snapper {
 	pd_zxid last_zxid; /* the newest snapshot written */
 };
 
+/* Writes the node as dir/snapshot.<its zxid> (a tmp file, fsync, rename,
+ * directory fsync), in this process.  Returns 0, or -1 with errmsg. */
+int snapshot_write(const char *dir, struct pd_node *node, pd_zxid *zxid, char *errmsg, size_t errmsg_size);
+
 void snapper_init(struct snapper *sp, const char *snap_dir, const char *log_dir, int retain);
 /* Forks a child that writes the node's current state as
  * snapshot.<zxid> (tmp file, fsync, rename, directory fsync).  Returns 0,

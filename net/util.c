@@ -1,9 +1,12 @@
-/* util.c: clocks, logging and configuration loading for the production world. */
+/* util.c: clocks, logging, configuration loading, file mapping and the allocator
+ * for the production world. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,4 +127,53 @@ int net_load_config(const char *path, struct pd_config *cfg, char *errmsg, size_
 	if (rc != 0)
 		pd_errmsg_prefix(errmsg, errmsg_size, path);
 	return rc;
+}
+
+static void *util_alloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	return malloc(bytes);
+}
+
+static void util_free(void *ctx, void *ptr, size_t bytes)
+{
+	(void)ctx;
+	(void)bytes;
+	free(ptr);
+}
+
+struct pd_allocator net_allocator(void)
+{
+	struct pd_allocator a = {util_alloc, util_free, NULL};
+	return a;
+}
+
+const uint8_t *net_map_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *p;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	if (*len == 0) {
+		close(fd);
+		return (const uint8_t *)"";
+	}
+	p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, *len, MADV_SEQUENTIAL);
+	return p;
+}
+
+void net_unmap_file(const uint8_t *p, size_t len)
+{
+	if (len > 0)
+		munmap((void *)p, len);
 }

@@ -20,3 +20,4 @@ pd_add_py_test(differential_selfcheck SCRIPT tests/net/test_differential.py
 # paddock; fails if a test that passes on ZooKeeper fails on paddock (about 2 x 95 s).
 pd_add_py_test(kazoo_suite SCRIPT tests/net/run_kazoo_suite.py
   ARGS --compare LABELS kazoo TIMEOUT 1200)
+pd_add_py_test(zookeeper_import SCRIPT tests/net/test_import.py LABELS diff TIMEOUT 300)
