@@ -402,3 +402,8 @@ int pd_admin_render(struct pd_node *node, const char word[4], uint64_t stmk_mask
 	}
 	return out->err;
 }
+
+const char *pd_build_commit(void)
+{
+	return PD_GIT_COMMIT;
+}

@@ -125,6 +125,15 @@ void pd_node_destroy(struct pd_node *node)
 	pd_mem_free(&mem, node, sizeof(*node));
 }
 
+int pd_node_stat(const struct pd_node *node, const char *path, size_t len, struct pd_stat *out)
+{
+	uint32_t idx = pd_tree_lookup(&node->tree, path, len);
+	if (idx == PD_NODE_NONE)
+		return PD_ENONODE;
+	pd_tree_stat(&node->tree, idx, out);
+	return 0;
+}
+
 struct pd_mem *pd_node_mem(struct pd_node *node)
 {
 	return &node->mem;

@@ -38,6 +38,7 @@
 #include "types.h"
 
 struct pd_node;
+struct pd_stat;
 
 enum pd_event_type {
 	PD_EV_CONN_OPEN = 1, /* conn, peer_ip, peer_port */
@@ -150,6 +151,9 @@ struct pd_node_stats {
 	uint64_t tree_blob_bytes;
 };
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
+/* Read-only look at one znode for checkers and tests (the simulator's
+ * invariants run outside the core): 0 with *out, or PD_ENONODE. */
+int pd_node_stat(const struct pd_node *node, const char *path, size_t len, struct pd_stat *out);
 /* The budgeted allocator (tree, sessions, watches, connections). */
 struct pd_mem *pd_node_mem(struct pd_node *node);
 /* The unbudgeted allocator for effects and I/O buffers; drivers allocate
@@ -157,5 +161,7 @@ struct pd_mem *pd_node_mem(struct pd_node *node);
 struct pd_mem *pd_node_io_mem(struct pd_node *node);
 
 #define PD_VERSION_STRING "3.8.0-paddock-0.1"
+/* The git commit the core was built from. */
+const char *pd_build_commit(void);
 
 #endif

@@ -1,0 +1,256 @@
+/*
+ * client.c: simulated ZooKeeper clients (a first, minimal state machine;
+ * the sans-I/O client library of client/ replaces it in a later step).
+ *
+ * Each client connects to its server, keeps up to SIM_DEPTH_MAX requests in
+ * flight, and draws its next request from the world's PRNG: creates of
+ * persistent nodes it owns (each acknowledged one must survive every
+ * crash), setData and getData on shared nodes, ephemeral sequential
+ * creates, pings, and now and then it drops its connection on purpose.
+ * When its connection goes, it reconnects with its session id, password
+ * and the highest zxid it has seen; an expired session starts a new one.
+ *
+ * Checks, run on every reply: answers come in request order with the
+ * request's xid, their zxids never go back (across reconnects too), and a
+ * write answered OK is already durable on its server (world.c).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "jute.h"
+#include "proto.h"
+#include "world.h"
+
+#define SIM_OP_CONNECT 0
+
+static void sim_put32(struct sim_bytes *b, int32_t v)
+{
+	uint8_t x[4];
+	pd_put_be32(x, (uint32_t)v);
+	sim_bytes_add(b, x, 4);
+}
+
+static void sim_put64(struct sim_bytes *b, int64_t v)
+{
+	uint8_t x[8];
+	pd_put_be64(x, (uint64_t)v);
+	sim_bytes_add(b, x, 8);
+}
+
+static void sim_put_str(struct sim_bytes *b, const char *s)
+{
+	sim_put32(b, (int32_t)strlen(s));
+	sim_bytes_add(b, s, strlen(s));
+}
+
+/* A client has one wake-up pending at a time: a new one replaces it. */
+static void sim_client_schedule(struct sim_world *w, struct sim_client *c, uint64_t lo_us, uint64_t hi_us)
+{
+	sim_schedule(w, w->now_us + sim_draw(w, lo_us, hi_us), SIM_EV_CLIENT_WAKE, c->id, 0, ++c->wake_gen, NULL, 0);
+}
+
+static void sim_client_connect(struct sim_world *w, struct sim_client *c)
+{
+	struct sim_bytes f = {0};
+	uint32_t conn = sim_connect(w, c->id, c->server);
+	c->conn = conn + 1;
+	c->connecting = true;
+	c->ready = false;
+	c->ops_count = 0;
+	c->in.len = 0;
+	sim_put32(&f, 0); /* length, patched below */
+	sim_put32(&f, 0); /* protocolVersion */
+	sim_put64(&f, (int64_t)c->last_zxid);
+	sim_put32(&f, 10000);
+	sim_put64(&f, c->session_id);
+	sim_put32(&f, 16);
+	sim_bytes_add(&f, c->passwd, 16);
+	sim_bytes_add(&f, "", 1); /* readOnly false */
+	pd_put_be32(f.p, (uint32_t)(f.len - 4));
+	sim_client_send(w, conn, f.p, f.len);
+	free(f.p);
+}
+
+void sim_client_init(struct sim_world *w, struct sim_client *c, uint32_t id)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->server = id % w->opt.servers;
+	c->next_xid = 1;
+	sim_client_schedule(w, c, 0, 20000);
+}
+
+static void sim_client_request(struct sim_world *w, struct sim_client *c)
+{
+	struct sim_bytes f = {0};
+	struct sim_pending_op *op = &c->ops[(c->ops_head + c->ops_count) % SIM_DEPTH_MAX];
+	uint64_t pick = sim_draw(w, 0, 99);
+	char shared[24];
+	snprintf(shared, sizeof(shared), "/shared%u", (unsigned)sim_draw(w, 0, 3));
+	op->xid = c->next_xid++;
+	op->path[0] = '\0';
+	sim_put32(&f, 0);
+	if (pick < 30) {
+		op->type = PD_OP_CREATE;
+		snprintf(op->path, sizeof(op->path), "/c%u-%u", c->id, (unsigned)op->xid);
+		sim_put32(&f, op->xid);
+		sim_put32(&f, PD_OP_CREATE);
+		sim_put_str(&f, op->path);
+		sim_put_str(&f, "data");
+		sim_put32(&f, 1);
+		sim_put32(&f, PD_PERM_ALL);
+		sim_put_str(&f, "world");
+		sim_put_str(&f, "anyone");
+		sim_put32(&f, 0);
+	} else if (pick < 40) {
+		op->type = PD_OP_CREATE;
+		sim_put32(&f, op->xid);
+		sim_put32(&f, PD_OP_CREATE);
+		sim_put_str(&f, pick < 35 ? shared : "/master-");
+		sim_put_str(&f, "");
+		sim_put32(&f, 1);
+		sim_put32(&f, PD_PERM_ALL);
+		sim_put_str(&f, "world");
+		sim_put_str(&f, "anyone");
+		sim_put32(&f, pick < 35 ? 0 : PD_MODE_EPHEMERAL_SEQUENTIAL);
+	} else if (pick < 65) {
+		op->type = PD_OP_SETDATA;
+		sim_put32(&f, op->xid);
+		sim_put32(&f, PD_OP_SETDATA);
+		sim_put_str(&f, shared);
+		sim_put_str(&f, "v");
+		sim_put32(&f, -1);
+	} else if (pick < 95) {
+		op->type = PD_OP_GETDATA;
+		sim_put32(&f, op->xid);
+		sim_put32(&f, PD_OP_GETDATA);
+		sim_put_str(&f, shared);
+		sim_bytes_add(&f, "", 1);
+	} else {
+		op->type = PD_OP_PING;
+		op->xid = PD_XID_PING;
+		c->next_xid--;
+		sim_put32(&f, PD_XID_PING);
+		sim_put32(&f, PD_OP_PING);
+	}
+	pd_put_be32(f.p, (uint32_t)(f.len - 4));
+	c->ops_count++;
+	sim_client_send(w, c->conn - 1, f.p, f.len);
+	free(f.p);
+}
+
+void sim_client_wake(struct sim_world *w, struct sim_client *c)
+{
+	if (c->conn == 0) {
+		sim_client_connect(w, c);
+		return;
+	}
+	if (!c->ready) {
+		sim_client_schedule(w, c, 1000, 5000);
+		return;
+	}
+	/* now and then a client drops its connection and comes back */
+	if (w->opt.faults && sim_draw(w, 0, 999) == 0) {
+		sim_client_close(w, c->conn - 1);
+		c->conn = 0;
+		c->ready = false;
+		w->res->reconnects++;
+		sim_client_schedule(w, c, 1000, 100000);
+		return;
+	}
+	while (c->ops_count < SIM_DEPTH_MAX && sim_draw(w, 0, 2) != 0)
+		sim_client_request(w, c);
+	sim_client_schedule(w, c, 500, 200000);
+}
+
+void sim_client_reset(struct sim_world *w, struct sim_client *c)
+{
+	/* whatever was in flight is unknown now; reconnect with the session */
+	c->conn = 0;
+	c->ready = false;
+	c->connecting = false;
+	c->ops_count = 0;
+	w->res->reconnects++;
+	sim_client_schedule(w, c, 1000, 300000);
+}
+
+static void sim_client_frame(struct sim_world *w, struct sim_client *c, const uint8_t *p, size_t len)
+{
+	struct sim_pending_op *op;
+	int32_t xid, err;
+	int64_t zxid;
+	if (c->connecting) {
+		if (len < 36) {
+			sim_violation(w, 129, "client %u: a ConnectResponse of %zu bytes", c->id, len);
+			return;
+		}
+		c->connecting = false;
+		c->timeout_ms = (int32_t)pd_be32(p + 4);
+		if (c->timeout_ms <= 0) { /* the session expired: start a new one */
+			c->session_id = 0;
+			memset(c->passwd, 0, sizeof(c->passwd));
+			return; /* the server closes the connection; the reset reconnects */
+		}
+		c->session_id = (int64_t)pd_be64(p + 8);
+		memcpy(c->passwd, p + 20, 16);
+		c->ready = true;
+		sim_client_schedule(w, c, 0, 1000);
+		return;
+	}
+	if (len < 16) {
+		sim_violation(w, 129, "client %u: a reply of %zu bytes", c->id, len);
+		return;
+	}
+	xid = (int32_t)pd_be32(p);
+	zxid = (int64_t)pd_be64(p + 4);
+	err = (int32_t)pd_be32(p + 12);
+	if (xid == PD_XID_NOTIFICATION)
+		return;
+	if (c->ops_count == 0) {
+		sim_violation(w, 129, "client %u: a reply (xid %d) to no request", c->id, xid);
+		return;
+	}
+	op = &c->ops[c->ops_head];
+	if (xid != op->xid) {
+		sim_violation(w, 129, "client %u: reply xid %d, expected %d (replies out of order)", c->id, xid, op->xid);
+		return;
+	}
+	if (zxid >= 0 && (pd_zxid)zxid < c->last_zxid) {
+		sim_violation(w, 129, "client %u: zxid went back from 0x%" PRIx64 " to 0x%" PRIx64, c->id,
+			      (uint64_t)c->last_zxid, (uint64_t)zxid);
+		return;
+	}
+	if (zxid > 0)
+		c->last_zxid = (pd_zxid)zxid;
+	c->ops_head = (c->ops_head + 1) % SIM_DEPTH_MAX;
+	c->ops_count--;
+	if (err != 0) {
+		w->res->ops_failed++;
+		return;
+	}
+	w->res->ops_ok++;
+	if (op->type == PD_OP_CREATE || op->type == PD_OP_SETDATA)
+		sim_record_ack(w, c->server, op->path[0] != '\0' ? op->path : NULL, (pd_zxid)zxid);
+}
+
+void sim_client_data(struct sim_world *w, struct sim_client *c, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	sim_bytes_add(&c->in, p, len);
+	while (c->in.len - off >= 4 && !w->stop) {
+		uint32_t n = pd_be32(c->in.p + off);
+		if (n > (1u << 20)) {
+			sim_violation(w, 129, "client %u: a frame of %u bytes", c->id, n);
+			return;
+		}
+		if (c->in.len - off - 4 < n)
+			break;
+		sim_client_frame(w, c, c->in.p + off + 4, n);
+		off += 4 + n;
+	}
+	memmove(c->in.p, c->in.p + off, c->in.len - off);
+	c->in.len -= off;
+}

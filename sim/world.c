@@ -1,0 +1,673 @@
+/*
+ * world.c: the simulated world: scheduler, network, disks, clocks, the
+ * driver of each server's core, crashes and restarts, and the checkers that
+ * run after every step.  See sim.h.
+ *
+ * Scheduler: a binary heap of events ordered by (virtual time in us, then
+ * the sequence number the event got when scheduled), so ties resolve in the
+ * order of scheduling and a run depends on nothing but the seed.  Every
+ * event and every effect of every step is folded into a 64-bit digest.
+ *
+ * Network: a client connection is two FIFO byte streams.  Each send is
+ * delivered after a drawn latency, never before the previous delivery in
+ * the same direction, split into one to three pieces (so the core frames
+ * partial reads and pipelined requests as it does over TCP).  A close is
+ * delivered after the data before it.
+ *
+ * Disk: per server, the durable image of its log and the appended bytes
+ * not yet synced.  A sync covers what was pending when it started and
+ * completes after a drawn latency (group commit, as net/disk.c does); only
+ * then does the core hear PD_EV_LOG_DURABLE.  A crash keeps, drops or tears
+ * (keeps a random prefix of) what was not synced; the restarted server
+ * replays the durable image with core/log.h's verdicts, cutting a torn tail.
+ *
+ * Clocks: each server sees now_ms = virtual ms * (1 + drift) + offset, and
+ * wall time likewise, so timeouts and expiry face skew.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "proto.h"
+#include "world.h"
+
+#define SIM_WALL_BASE_MS 1700000000000LL
+
+/* --- small helpers --- */
+
+void sim_bytes_add(struct sim_bytes *b, const void *p, size_t len)
+{
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap == 0 ? 4096 : b->cap;
+		while (cap < b->len + len)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (b->p == NULL)
+			abort();
+		b->cap = cap;
+	}
+	if (len > 0)
+		memcpy(b->p + b->len, p, len);
+	b->len += len;
+}
+
+static void sim_bytes_cut(struct sim_bytes *b, size_t n)
+{
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+static void sim_mix(struct sim_world *w, uint64_t v)
+{
+	w->digest ^= v;
+	w->digest *= 0x100000001b3ULL;
+	w->digest ^= w->digest >> 29;
+}
+
+static void sim_mix_bytes(struct sim_world *w, const uint8_t *p, size_t len)
+{
+	size_t i;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	sim_mix(w, h ^ len);
+}
+
+uint64_t sim_draw(struct sim_world *w, uint64_t lo, uint64_t hi)
+{
+	return lo + pd_prng_below(&w->prng, hi - lo + 1);
+}
+
+void sim_violation(struct sim_world *w, int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	if (w->res->exit_code != 0)
+		return; /* the first one counts */
+	w->res->exit_code = exit_code;
+	va_start(ap, fmt);
+	vsnprintf(w->res->violation, sizeof(w->res->violation), fmt, ap);
+	va_end(ap);
+	w->stop = true;
+}
+
+static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_event *ev);
+
+static void *sim_alloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	return malloc(bytes);
+}
+
+static void sim_free(void *ctx, void *ptr, size_t bytes)
+{
+	(void)ctx;
+	(void)bytes;
+	free(ptr);
+}
+
+/* --- the scheduler --- */
+
+static bool sim_before(const struct sim_event *x, const struct sim_event *y)
+{
+	return x->at_us < y->at_us || (x->at_us == y->at_us && x->seq < y->seq);
+}
+
+void sim_schedule(struct sim_world *w, uint64_t at_us, enum sim_ev_type type, uint32_t a, uint32_t b, uint64_t gen,
+		  const uint8_t *data, size_t len)
+{
+	struct sim_event e;
+	size_t i;
+	memset(&e, 0, sizeof(e));
+	e.at_us = at_us < w->now_us ? w->now_us : at_us;
+	e.seq = w->seq++;
+	e.type = type;
+	e.a = a;
+	e.b = b;
+	e.gen = gen;
+	if (len > 0) {
+		e.data = malloc(len);
+		if (e.data == NULL)
+			abort();
+		memcpy(e.data, data, len);
+		e.len = len;
+	}
+	if (w->heap_len == w->heap_cap) {
+		w->heap_cap = w->heap_cap == 0 ? 1024 : w->heap_cap * 2;
+		w->heap = realloc(w->heap, w->heap_cap * sizeof(*w->heap));
+		if (w->heap == NULL)
+			abort();
+	}
+	i = w->heap_len++;
+	while (i > 0 && sim_before(&e, &w->heap[(i - 1) / 2])) {
+		w->heap[i] = w->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	w->heap[i] = e;
+}
+
+static bool sim_pop(struct sim_world *w, struct sim_event *out)
+{
+	struct sim_event last;
+	size_t i = 0;
+	if (w->heap_len == 0)
+		return false;
+	*out = w->heap[0];
+	last = w->heap[--w->heap_len];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= w->heap_len)
+			break;
+		if (c + 1 < w->heap_len && sim_before(&w->heap[c + 1], &w->heap[c]))
+			c++;
+		if (!sim_before(&w->heap[c], &last))
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (w->heap_len > 0)
+		w->heap[i] = last;
+	return true;
+}
+
+/* --- clocks --- */
+
+static uint64_t sim_server_now_ms(const struct sim_world *w, const struct sim_server *s)
+{
+	int64_t ms = (int64_t)(w->now_us / 1000);
+	ms += ms * s->drift_ppm / 1000000;
+	return (uint64_t)(ms + s->offset_ms + 1000000);
+}
+
+/* The virtual time at which a server's clock reads at_ms (at least now). */
+static uint64_t sim_server_deadline_us(const struct sim_world *w, const struct sim_server *s, uint64_t at_ms)
+{
+	int64_t local = (int64_t)at_ms - s->offset_ms - 1000000;
+	int64_t virt_ms = local * 1000000 / (1000000 + s->drift_ppm) + 1;
+	uint64_t at = virt_ms < 0 ? 0 : (uint64_t)virt_ms * 1000;
+	return at < w->now_us ? w->now_us : at;
+}
+
+/* --- connections --- */
+
+uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	struct sim_conn *c;
+	struct pd_event ev;
+	uint32_t idx;
+	if (w->conn_count == w->conn_cap) {
+		w->conn_cap = w->conn_cap == 0 ? 256 : w->conn_cap * 2;
+		w->conns = realloc(w->conns, w->conn_cap * sizeof(*w->conns));
+		if (w->conns == NULL)
+			abort();
+	}
+	idx = (uint32_t)w->conn_count++;
+	c = &w->conns[idx];
+	memset(c, 0, sizeof(*c));
+	c->client = client;
+	c->server = server;
+	c->gen = ++w->conn_gen;
+	if (!s->up) {
+		/* refused: the client hears it after a round trip */
+		sim_schedule(w, w->now_us + sim_draw(w, 100, 1000), SIM_EV_RESET_CLIENT, client, idx, c->gen, NULL, 0);
+		return idx;
+	}
+	c->open = true;
+	c->server_gen = s->gen;
+	c->core_id = s->next_core_id++;
+	if (c->core_id >= s->conn_of_core_cap) {
+		uint32_t cap = s->conn_of_core_cap == 0 ? 64 : s->conn_of_core_cap * 2;
+		while (cap <= c->core_id)
+			cap *= 2;
+		s->conn_of_core = realloc(s->conn_of_core, cap * sizeof(uint32_t));
+		if (s->conn_of_core == NULL)
+			abort();
+		memset(s->conn_of_core + s->conn_of_core_cap, 0, (cap - s->conn_of_core_cap) * sizeof(uint32_t));
+		s->conn_of_core_cap = cap;
+	}
+	s->conn_of_core[c->core_id] = idx + 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PD_EV_CONN_OPEN;
+	ev.conn = c->core_id;
+	snprintf(ev.peer_ip, sizeof(ev.peer_ip), "10.0.%u.%u", client / 250, client % 250 + 1);
+	ev.peer_port = (uint16_t)(30000 + client);
+	sim_server_step(w, server, &ev);
+	return idx;
+}
+
+/* Schedules bytes along a stream, in FIFO order, in one to three pieces. */
+static void sim_stream(struct sim_world *w, uint32_t conn, bool to_server, const uint8_t *p, size_t len)
+{
+	struct sim_conn *c = &w->conns[conn];
+	uint64_t *last = to_server ? &c->to_server_at : &c->to_client_at;
+	size_t off = 0;
+	uint32_t pieces = (uint32_t)sim_draw(w, 1, 3);
+	while (off < len) {
+		size_t n = pieces <= 1 ? len - off : (size_t)sim_draw(w, 1, len - off);
+		uint64_t at = w->now_us + sim_draw(w, 20, w->opt.latency_us_max);
+		if (at < *last && !(!to_server && (w->opt.bugs & SIM_BUG_REORDER)))
+			at = *last;
+		*last = at;
+		sim_schedule(w, at, to_server ? SIM_EV_TO_SERVER : SIM_EV_TO_CLIENT, to_server ? c->server : c->client, conn,
+			     c->gen, p + off, n);
+		off += n;
+		if (pieces > 1)
+			pieces--;
+	}
+}
+
+void sim_client_send(struct sim_world *w, uint32_t conn, const uint8_t *p, size_t len)
+{
+	if (!w->conns[conn].open)
+		return;
+	sim_stream(w, conn, true, p, len);
+}
+
+/* Either side closes: the other side hears of it after the data in flight. */
+static void sim_close_towards(struct sim_world *w, uint32_t conn, bool to_server)
+{
+	struct sim_conn *c = &w->conns[conn];
+	uint64_t *last = to_server ? &c->to_server_at : &c->to_client_at;
+	uint64_t at = w->now_us + sim_draw(w, 20, w->opt.latency_us_max);
+	if (at < *last)
+		at = *last;
+	*last = at;
+	sim_schedule(w, at, to_server ? SIM_EV_CLOSED_SERVER : SIM_EV_RESET_CLIENT, to_server ? c->server : c->client,
+		     conn, c->gen, NULL, 0);
+}
+
+void sim_client_close(struct sim_world *w, uint32_t conn)
+{
+	struct sim_conn *c = &w->conns[conn];
+	if (!c->open)
+		return;
+	c->open = false;
+	sim_close_towards(w, conn, true);
+}
+
+void sim_record_ack(struct sim_world *w, uint32_t server, const char *path, pd_zxid zxid)
+{
+	struct sim_server *s = &w->servers[server];
+	struct sim_acked *a;
+	/* Durability before reply: what a client was told is written must be
+	 * in the durable image already. */
+	if (zxid > s->durable_zxid)
+		sim_violation(w, 129, "server %u answered a write at zxid 0x%" PRIx64 " while its log is durable only up "
+			      "to 0x%" PRIx64, server, (uint64_t)zxid, (uint64_t)s->durable_zxid);
+	if (zxid > s->highest_acked)
+		s->highest_acked = zxid;
+	if (path == NULL)
+		return;
+	if (w->acked_count == w->acked_cap) {
+		w->acked_cap = w->acked_cap == 0 ? 1024 : w->acked_cap * 2;
+		w->acked = realloc(w->acked, w->acked_cap * sizeof(*w->acked));
+		if (w->acked == NULL)
+			abort();
+	}
+	a = &w->acked[w->acked_count++];
+	a->server = server;
+	snprintf(a->path, sizeof(a->path), "%s", path);
+	a->zxid = zxid;
+}
+
+/* --- servers --- */
+
+static void sim_server_effects(struct sim_world *w, uint32_t server);
+
+static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_event *ev)
+{
+	struct sim_server *s = &w->servers[server];
+	int rc;
+	ev->now_ms = sim_server_now_ms(w, s);
+	ev->wall_ms = SIM_WALL_BASE_MS + (int64_t)ev->now_ms;
+	sim_mix(w, ((uint64_t)ev->type << 32) ^ ev->conn ^ ((uint64_t)server << 56));
+	if (ev->len > 0)
+		sim_mix_bytes(w, ev->data, ev->len);
+	rc = pd_step(s->node, ev, &s->fx);
+	if (rc != 0)
+		sim_violation(w, 127, "server %u: pd_step(event %d) returned %d (%s)", server, (int)ev->type, rc,
+			      pd_strerror(rc));
+	sim_server_effects(w, server);
+}
+
+static void sim_start_sync(struct sim_world *w, struct sim_server *s, uint32_t server)
+{
+	if (s->syncing || s->pending.len == 0)
+		return;
+	s->syncing = true;
+	s->sync_len = s->pending.len;
+	s->sync_zxid = s->pending_zxid;
+	sim_schedule(w, w->now_us + sim_draw(w, 50, w->opt.fsync_us_max), SIM_EV_FSYNC_DONE, server, 0, s->gen, NULL, 0);
+}
+
+static void sim_server_effects(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	uint32_t i;
+	for (i = 0; i < s->fx.count; i++) {
+		const struct pd_effect *e = &s->fx.items[i];
+		const uint8_t *bytes = e->len > 0 ? pd_effect_bytes(&s->fx, e) : NULL;
+		uint32_t conn = e->conn < s->conn_of_core_cap ? s->conn_of_core[e->conn] : 0;
+		sim_mix(w, ((uint64_t)e->type << 40) ^ e->conn ^ e->len);
+		if (bytes != NULL)
+			sim_mix_bytes(w, bytes, e->len);
+		switch (e->type) {
+		case PD_FX_SEND:
+			if (conn != 0 && w->conns[conn - 1].open)
+				sim_stream(w, conn - 1, false, bytes, e->len);
+			break;
+		case PD_FX_CLOSE:
+			if (conn != 0) {
+				s->conn_of_core[e->conn] = 0;
+				if (w->conns[conn - 1].open) {
+					w->conns[conn - 1].open = false;
+					sim_close_towards(w, conn - 1, false);
+				}
+			}
+			break;
+		case PD_FX_FOURLW:
+			sim_violation(w, 129, "server %u: a four-letter word from a simulated client", server);
+			break;
+		case PD_FX_TIMER:
+			s->timer_gen++;
+			sim_schedule(w, sim_server_deadline_us(w, s, e->at_ms), SIM_EV_TIMER, server, 0,
+				     s->gen << 20 ^ s->timer_gen, NULL, 0);
+			break;
+		case PD_FX_LOG_APPEND:
+			sim_bytes_add(&s->pending, bytes, e->len);
+			s->pending_zxid = e->zxid;
+			if (w->opt.bugs & SIM_BUG_ACK_BEFORE_SYNC)
+				sim_schedule(w, w->now_us, SIM_EV_EARLY_DURABLE, server, 0, s->gen, NULL, 0);
+			break;
+		case PD_FX_SNAPSHOT:
+			break; /* the simulated disk keeps the whole log (snapCount is large) */
+		}
+	}
+	pd_effects_reset(&s->fx);
+	sim_start_sync(w, s, server);
+}
+
+static void sim_server_sync_done(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	struct pd_event ev;
+	sim_bytes_add(&s->durable, s->pending.p, s->sync_len);
+	s->last_sync_len = s->sync_len;
+	sim_bytes_cut(&s->pending, s->sync_len);
+	s->durable_zxid = s->sync_zxid;
+	s->syncing = false;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PD_EV_LOG_DURABLE;
+	ev.zxid = s->sync_zxid;
+	sim_server_step(w, server, &ev);
+}
+
+static void sim_check_acked(struct sim_world *w, uint32_t server, const struct sim_acked *a)
+{
+	struct pd_stat st;
+	struct sim_server *s = &w->servers[server];
+	if (a->server == server && pd_node_stat(s->node, a->path, strlen(a->path), &st) != 0)
+		sim_violation(w, 129, "server %u lost the acknowledged create of %s (zxid 0x%" PRIx64 ")", server, a->path,
+			      (uint64_t)a->zxid);
+}
+
+/* Builds a server's node from its durable log image (cutting a torn tail). */
+static void sim_server_boot(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	struct pd_config cfg;
+	char text[256], errmsg[256];
+	size_t off = 0;
+	int n;
+	struct pd_allocator al = {sim_alloc, sim_free, NULL};
+	n = snprintf(text, sizeof(text), "tickTime=2000\ndataDir=/sim/%u\nsnapCount=100000000\n", server);
+	if (pd_config_parse(&cfg, text, (size_t)n, errmsg, sizeof(errmsg)) != 0 ||
+	    pd_config_finish(&cfg, errmsg, sizeof(errmsg)) != 0) {
+		sim_violation(w, 127, "config: %s", errmsg);
+		return;
+	}
+	cfg.prng_seed = pd_prng_next(&w->prng) | 1;
+	s->gen++;
+	s->next_core_id = 1;
+	if (pd_node_create(&cfg, al, sim_server_now_ms(w, s), SIM_WALL_BASE_MS, &s->node, errmsg, sizeof(errmsg)) != 0) {
+		sim_violation(w, 127, "server %u: %s", server, errmsg);
+		return;
+	}
+	for (;;) {
+		const uint8_t *txn;
+		uint32_t txn_len;
+		size_t used;
+		enum pd_log_status st = pd_log_next(s->durable.p + off, s->durable.len - off, &txn, &txn_len, &used);
+		if (st != PD_LOG_RECORD) {
+			/* a torn or zero tail (what a crash left) is cut, as net/disk.c does */
+			s->durable.len = off;
+			break;
+		}
+		if (pd_node_replay(s->node, txn, txn_len, sim_server_now_ms(w, s), SIM_WALL_BASE_MS) != 0) {
+			sim_violation(w, 129, "server %u: log record at %zu does not replay", server, off);
+			return;
+		}
+		off += used;
+	}
+	s->durable_zxid = pd_node_last_zxid(s->node);
+	s->up = true;
+	/* the acknowledged writes are back: every one acknowledged since the
+	 * previous restart, and 256 drawn from the older ones (all of them are
+	 * checked at the end of the run) */
+	{
+		size_t i;
+		for (i = s->acked_checked; i < w->acked_count; i++)
+			sim_check_acked(w, server, &w->acked[i]);
+		for (i = 0; i < 256 && s->acked_checked > 0; i++)
+			sim_check_acked(w, server, &w->acked[sim_draw(w, 0, s->acked_checked - 1)]);
+		s->acked_checked = w->acked_count;
+		if (s->durable_zxid < s->highest_acked)
+			sim_violation(w, 129, "server %u came back at zxid 0x%" PRIx64 " below an acknowledged 0x%" PRIx64,
+				      server, (uint64_t)s->durable_zxid, (uint64_t)s->highest_acked);
+	}
+	{
+		struct pd_event ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = PD_EV_TICK;
+		sim_server_step(w, server, &ev);
+	}
+}
+
+static void sim_server_crash(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	size_t i;
+	uint64_t how;
+	if (!s->up)
+		return;
+	w->res->crashes++;
+	if ((w->opt.bugs & SIM_BUG_LOSE_SYNCED) && s->last_sync_len <= s->durable.len)
+		s->durable.len -= s->last_sync_len; /* planted: synced data lost */
+	/* what was not synced: kept, dropped, or torn */
+	how = sim_draw(w, 0, 2);
+	if (how == 0)
+		sim_bytes_add(&s->durable, s->pending.p, s->pending.len);
+	else if (how == 2 && s->pending.len > 0)
+		sim_bytes_add(&s->durable, s->pending.p, (size_t)sim_draw(w, 0, s->pending.len));
+	s->pending.len = 0;
+	s->syncing = false;
+	s->up = false;
+	pd_effects_free(s->node, &s->fx);
+	pd_node_destroy(s->node);
+	s->node = NULL;
+	memset(s->conn_of_core, 0, s->conn_of_core_cap * sizeof(uint32_t));
+	for (i = 0; i < w->conn_count; i++) {
+		struct sim_conn *c = &w->conns[i];
+		if (c->open && c->server == server) {
+			c->open = false;
+			sim_close_towards(w, (uint32_t)i, false);
+		}
+	}
+	sim_schedule(w, w->now_us + sim_draw(w, 50000, 500000), SIM_EV_RESTART, server, 0, 0, NULL, 0);
+}
+
+/* --- the run --- */
+
+static void sim_dispatch(struct sim_world *w, const struct sim_event *e)
+{
+	struct sim_server *s = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_CLOSED_SERVER || e->type == SIM_EV_TIMER ||
+				       e->type == SIM_EV_FSYNC_DONE || e->type == SIM_EV_CRASH ||
+				       e->type == SIM_EV_RESTART || e->type == SIM_EV_EARLY_DURABLE
+			       ? &w->servers[e->a]
+			       : NULL;
+	struct sim_conn *c = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_TO_CLIENT ||
+				     e->type == SIM_EV_RESET_CLIENT || e->type == SIM_EV_CLOSED_SERVER
+			     ? &w->conns[e->b]
+			     : NULL;
+	struct pd_event ev;
+	memset(&ev, 0, sizeof(ev));
+	sim_mix(w, e->at_us ^ ((uint64_t)e->type << 48) ^ ((uint64_t)e->a << 32) ^ e->b);
+	switch (e->type) {
+	case SIM_EV_TO_SERVER:
+		if (!s->up || c->server_gen != s->gen || c->gen != e->gen || s->conn_of_core[c->core_id] != e->b + 1)
+			return; /* the connection (or the process) is gone */
+		ev.type = PD_EV_CONN_DATA;
+		ev.conn = c->core_id;
+		ev.data = e->data;
+		ev.len = e->len;
+		sim_server_step(w, e->a, &ev);
+		break;
+	case SIM_EV_CLOSED_SERVER:
+		if (!s->up || c->server_gen != s->gen || s->conn_of_core[c->core_id] != e->b + 1)
+			return;
+		s->conn_of_core[c->core_id] = 0;
+		ev.type = PD_EV_CONN_CLOSED;
+		ev.conn = c->core_id;
+		sim_server_step(w, e->a, &ev);
+		break;
+	case SIM_EV_TO_CLIENT:
+		if (w->clients[e->a].conn == e->b + 1)
+			sim_client_data(w, &w->clients[e->a], e->data, e->len);
+		break;
+	case SIM_EV_RESET_CLIENT:
+		if (w->clients[e->a].conn == e->b + 1) {
+			w->conns[e->b].open = false;
+			sim_client_reset(w, &w->clients[e->a]);
+		}
+		break;
+	case SIM_EV_TIMER:
+		if (!s->up || e->gen != (s->gen << 20 ^ s->timer_gen))
+			return;
+		ev.type = PD_EV_TICK;
+		sim_server_step(w, e->a, &ev);
+		break;
+	case SIM_EV_FSYNC_DONE:
+		if (s->up && e->gen == s->gen)
+			sim_server_sync_done(w, e->a);
+		break;
+	case SIM_EV_EARLY_DURABLE:
+		if (s->up && e->gen == s->gen) {
+			ev.type = PD_EV_LOG_DURABLE;
+			ev.zxid = s->pending_zxid;
+			sim_server_step(w, e->a, &ev);
+		}
+		break;
+	case SIM_EV_CLIENT_WAKE:
+		if (e->gen == w->clients[e->a].wake_gen)
+			sim_client_wake(w, &w->clients[e->a]);
+		break;
+	case SIM_EV_CRASH:
+		sim_server_crash(w, e->a);
+		if (w->opt.faults) /* the next crash of this server */
+			sim_schedule(w, w->now_us + sim_draw(w, 2000000, 8000000), SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
+		break;
+	case SIM_EV_RESTART:
+		if (!s->up)
+			sim_server_boot(w, e->a);
+		break;
+	}
+}
+
+void sim_options_default(struct sim_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->seed = 1;
+	o->servers = 1;
+	o->clients = 8;
+	o->duration_ms = 20000;
+	o->faults = true;
+	o->latency_us_max = 2000;
+	o->fsync_us_max = 3000;
+}
+
+void sim_run(const struct sim_options *opt, struct sim_result *r)
+{
+	struct sim_world w;
+	struct sim_event e;
+	uint32_t i;
+	memset(r, 0, sizeof(*r));
+	memset(&w, 0, sizeof(w));
+	w.opt = *opt;
+	if (w.opt.servers == 0 || w.opt.servers > SIM_SERVERS_MAX)
+		w.opt.servers = 1;
+	if (w.opt.clients > SIM_CLIENTS_MAX)
+		w.opt.clients = SIM_CLIENTS_MAX;
+	if (w.opt.latency_us_max < 20)
+		w.opt.latency_us_max = 20;
+	if (w.opt.fsync_us_max < 50)
+		w.opt.fsync_us_max = 50;
+	w.res = r;
+	w.digest = 0xcbf29ce484222325ULL ^ opt->seed;
+	pd_prng_seed(&w.prng, opt->seed);
+	for (i = 0; i < w.opt.servers && !w.stop; i++) {
+		struct sim_server *s = &w.servers[i];
+		if (w.opt.faults) {
+			s->offset_ms = (int64_t)sim_draw(&w, 0, 4000) - 2000;
+			s->drift_ppm = (int32_t)sim_draw(&w, 0, 2000) - 1000;
+			sim_schedule(&w, sim_draw(&w, 1000000, 6000000), SIM_EV_CRASH, i, 0, 0, NULL, 0);
+		}
+		sim_server_boot(&w, i);
+	}
+	w.clients = calloc(w.opt.clients > 0 ? w.opt.clients : 1, sizeof(*w.clients));
+	if (w.clients == NULL)
+		abort();
+	for (i = 0; i < w.opt.clients; i++)
+		sim_client_init(&w, &w.clients[i], i);
+	while (!w.stop && sim_pop(&w, &e)) {
+		if (e.at_us > w.opt.duration_ms * 1000) {
+			free(e.data);
+			break;
+		}
+		w.now_us = e.at_us;
+		r->events++;
+		sim_dispatch(&w, &e);
+		free(e.data);
+	}
+	/* at the end, every acknowledged write on every server that is up */
+	for (i = 0; i < w.acked_count && !w.stop; i++)
+		if (w.servers[w.acked[i].server].up)
+			sim_check_acked(&w, w.acked[i].server, &w.acked[i]);
+	r->virtual_ms = w.now_us / 1000;
+	r->acked_writes = w.acked_count;
+	r->digest = w.digest;
+	/* tear down: every byte back */
+	while (sim_pop(&w, &e))
+		free(e.data);
+	for (i = 0; i < w.opt.servers; i++) {
+		struct sim_server *s = &w.servers[i];
+		if (s->node != NULL) {
+			pd_effects_free(s->node, &s->fx);
+			pd_node_destroy(s->node);
+		}
+		free(s->durable.p);
+		free(s->pending.p);
+		free(s->conn_of_core);
+	}
+	for (i = 0; i < w.opt.clients; i++)
+		free(w.clients[i].in.p);
+	free(w.clients);
+	free(w.conns);
+	free(w.acked);
+	free(w.heap);
+}
