@@ -21,6 +21,7 @@
 
 #include "err.h"
 #include "jute.h"
+#include "linear.h"
 #include "proto.h"
 #include "world.h"
 
@@ -88,10 +89,12 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 	struct sim_bytes f = {0};
 	struct sim_pending_op *op = &c->ops[(c->ops_head + c->ops_count) % SIM_DEPTH_MAX];
 	uint64_t pick = sim_draw(w, 0, 99);
-	char shared[24];
-	snprintf(shared, sizeof(shared), "/shared%u", (unsigned)sim_draw(w, 0, 3));
+	uint32_t key = (uint32_t)sim_draw(w, 0, SIM_KEYS - 1);
+	char shared[24], value[24];
+	snprintf(shared, sizeof(shared), "/shared%u", key);
 	op->xid = c->next_xid++;
 	op->path[0] = '\0';
+	op->key = -1;
 	sim_put32(&f, 0);
 	if (pick < 30) {
 		op->type = PD_OP_CREATE;
@@ -107,6 +110,10 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 		sim_put32(&f, 0);
 	} else if (pick < 40) {
 		op->type = PD_OP_CREATE;
+		if (pick < 35) {
+			op->key = (int32_t)key;
+			op->hist = sim_history_add(w, c->server, key, LIN_CREATE_UNKNOWN, 0);
+		}
 		sim_put32(&f, op->xid);
 		sim_put32(&f, PD_OP_CREATE);
 		sim_put_str(&f, pick < 35 ? shared : "/master-");
@@ -117,14 +124,21 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 		sim_put_str(&f, "anyone");
 		sim_put32(&f, pick < 35 ? 0 : PD_MODE_EPHEMERAL_SEQUENTIAL);
 	} else if (pick < 65) {
+		/* a value no other write uses, so a read says which write it saw */
+		uint64_t v = ((uint64_t)c->id + 1) * 1000000000ULL + (uint64_t)op->xid;
 		op->type = PD_OP_SETDATA;
+		op->key = (int32_t)key;
+		op->hist = sim_history_add(w, c->server, key, LIN_SET_UNKNOWN, v);
+		snprintf(value, sizeof(value), "%llu", (unsigned long long)v);
 		sim_put32(&f, op->xid);
 		sim_put32(&f, PD_OP_SETDATA);
 		sim_put_str(&f, shared);
-		sim_put_str(&f, "v");
+		sim_put_str(&f, value);
 		sim_put32(&f, -1);
 	} else if (pick < 95) {
 		op->type = PD_OP_GETDATA;
+		op->key = (int32_t)key;
+		op->hist = sim_history_add(w, c->server, key, LIN_GET, 0);
 		sim_put32(&f, op->xid);
 		sim_put32(&f, PD_OP_GETDATA);
 		sim_put_str(&f, shared);
@@ -142,6 +156,19 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 	free(f.p);
 }
 
+/* The requests in flight when the connection went: a read never answered
+ * did not happen; a write may or may not have (no return in its history). */
+static void sim_client_forget(struct sim_world *w, struct sim_client *c)
+{
+	uint32_t i;
+	for (i = 0; i < c->ops_count; i++) {
+		const struct sim_pending_op *op = &c->ops[(c->ops_head + i) % SIM_DEPTH_MAX];
+		if (op->key >= 0 && op->type == PD_OP_GETDATA)
+			w->hist[c->server][op->key].ops[op->hist].kind = 0;
+	}
+	c->ops_count = 0;
+}
+
 void sim_client_wake(struct sim_world *w, struct sim_client *c)
 {
 	if (c->conn == 0) {
@@ -154,6 +181,7 @@ void sim_client_wake(struct sim_world *w, struct sim_client *c)
 	}
 	/* now and then a client drops its connection and comes back */
 	if (w->opt.faults && sim_draw(w, 0, 999) == 0) {
+		sim_client_forget(w, c);
 		sim_client_close(w, c->conn - 1);
 		c->conn = 0;
 		c->ready = false;
@@ -168,6 +196,7 @@ void sim_client_wake(struct sim_world *w, struct sim_client *c)
 
 void sim_client_reset(struct sim_world *w, struct sim_client *c)
 {
+	sim_client_forget(w, c);
 	/* whatever was in flight is unknown now; reconnect with the session */
 	c->conn = 0;
 	c->ready = false;
@@ -175,6 +204,40 @@ void sim_client_reset(struct sim_world *w, struct sim_client *c)
 	c->ops_count = 0;
 	w->res->reconnects++;
 	sim_client_schedule(w, c, 1000, 300000);
+}
+
+/* What the reply says the operation did, in its history. */
+static void sim_client_history(struct sim_world *w, struct sim_client *c, const struct sim_pending_op *op, int32_t err,
+			       const uint8_t *body, size_t len)
+{
+	struct lin_op *h = &w->hist[c->server][op->key].ops[op->hist];
+	h->ret = w->now_us;
+	if (op->type == PD_OP_CREATE)
+		h->kind = err == 0 ? LIN_CREATE_OK : err == PD_ENODEEXISTS ? LIN_CREATE_EXISTS : 0;
+	else if (op->type == PD_OP_SETDATA)
+		h->kind = err == 0 ? LIN_SET_OK : err == PD_ENONODE ? LIN_SET_NONODE : 0;
+	else if (err == PD_ENONODE)
+		h->value = 0;
+	else if (err != 0 || len < 4)
+		h->kind = 0;
+	else {
+		/* data "" is the value a create leaves (1); a set writes digits */
+		int32_t n = (int32_t)pd_be32(body);
+		uint64_t v = 0;
+		int32_t i;
+		for (i = 0; i < n && (size_t)i + 4 < len && body[4 + i] >= '0' && body[4 + i] <= '9'; i++)
+			v = v * 10 + (uint64_t)(body[4 + i] - '0');
+		h->value = n <= 0 ? 1 : v;
+		if (w->opt.bugs & SIM_BUG_STALE_READS) { /* planted: the oldest value written */
+			const struct sim_history *hist = &w->hist[c->server][op->key];
+			size_t j;
+			for (j = 0; j < hist->count; j++)
+				if (hist->ops[j].kind == LIN_SET_OK) {
+					h->value = hist->ops[j].value;
+					break;
+				}
+		}
+	}
 }
 
 static void sim_client_frame(struct sim_world *w, struct sim_client *c, const uint8_t *p, size_t len)
@@ -227,6 +290,8 @@ static void sim_client_frame(struct sim_world *w, struct sim_client *c, const ui
 		c->last_zxid = (pd_zxid)zxid;
 	c->ops_head = (c->ops_head + 1) % SIM_DEPTH_MAX;
 	c->ops_count--;
+	if (op->key >= 0)
+		sim_client_history(w, c, op, err, p + 16, len - 16);
 	if (err != 0) {
 		w->res->ops_failed++;
 		return;

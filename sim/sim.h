@@ -39,6 +39,7 @@ struct sim_options {
 #define SIM_BUG_ACK_BEFORE_SYNC 0x1u /* report the log durable before the sync */
 #define SIM_BUG_LOSE_SYNCED 0x2u     /* a crash also loses the last synced batch */
 #define SIM_BUG_REORDER 0x4u         /* server-to-client bytes ignore FIFO order */
+#define SIM_BUG_STALE_READS 0x8u     /* a read returns the first value ever written to its znode */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
@@ -53,6 +54,8 @@ struct sim_result {
 	uint64_t crashes;
 	uint64_t reconnects;
 	uint64_t acked_writes; /* checked after every restart and at the end */
+	uint64_t history_ops;  /* operations checked for linearizability */
+	uint64_t lin_gave_up;  /* histories whose search hit its step bound */
 };
 
 void sim_options_default(struct sim_options *o);

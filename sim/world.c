@@ -316,6 +316,42 @@ void sim_record_ack(struct sim_world *w, uint32_t server, const char *path, pd_z
 	a->zxid = zxid;
 }
 
+size_t sim_history_add(struct sim_world *w, uint32_t server, uint32_t key, enum lin_kind kind, uint64_t value)
+{
+	struct sim_history *h = &w->hist[server][key];
+	if (h->count == h->cap) {
+		h->cap = h->cap == 0 ? 256 : h->cap * 2;
+		h->ops = realloc(h->ops, h->cap * sizeof(*h->ops));
+		if (h->ops == NULL)
+			abort();
+	}
+	h->ops[h->count] = (struct lin_op){kind, w->now_us, LIN_NO_RETURN, value};
+	return h->count++;
+}
+
+/* Every znode's history on every server must be linearizable. */
+static void sim_check_histories(struct sim_world *w)
+{
+	uint32_t s, k;
+	for (s = 0; s < w->opt.servers && !w->stop; s++) {
+		for (k = 0; k < SIM_KEYS && !w->stop; k++) {
+			struct sim_history *h = &w->hist[s][k];
+			size_t i, n = 0;
+			char why[400];
+			bool gave_up;
+			for (i = 0; i < h->count; i++) /* drop what did not happen */
+				if (h->ops[i].kind != 0)
+					h->ops[n++] = h->ops[i];
+			w->res->history_ops += n;
+			if (!lin_check(h->ops, n, 50000000, &gave_up, why, sizeof(why)))
+				sim_violation(w, 129, "server %u: the history of /shared%u (%zu operations) is not "
+					      "linearizable: %s", s, k, n, why);
+			if (gave_up)
+				w->res->lin_gave_up++;
+		}
+	}
+}
+
 /* --- servers --- */
 
 static void sim_server_effects(struct sim_world *w, uint32_t server);
@@ -648,6 +684,8 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	for (i = 0; i < w.acked_count && !w.stop; i++)
 		if (w.servers[w.acked[i].server].up)
 			sim_check_acked(&w, w.acked[i].server, &w.acked[i]);
+	if (!w.stop)
+		sim_check_histories(&w);
 	r->virtual_ms = w.now_us / 1000;
 	r->acked_writes = w.acked_count;
 	r->digest = w.digest;
@@ -670,4 +708,10 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	free(w.conns);
 	free(w.acked);
 	free(w.heap);
+	{
+		uint32_t k;
+		for (i = 0; i < SIM_SERVERS_MAX; i++)
+			for (k = 0; k < SIM_KEYS; k++)
+				free(w.hist[i][k].ops);
+	}
 }

@@ -6,6 +6,7 @@
 #ifndef PD_SIM_WORLD_H
 #define PD_SIM_WORLD_H
 
+#include "linear.h"
 #include "pd.h"
 #include "prng.h"
 #include "sim.h"
@@ -13,6 +14,15 @@
 #define SIM_SERVERS_MAX 8u
 #define SIM_CLIENTS_MAX 256u
 #define SIM_DEPTH_MAX 4u /* requests a client keeps in flight */
+#define SIM_KEYS 4u      /* /shared0../shared3: the znodes whose histories are checked */
+
+/* The history of one znode on one server, for the linearizability check;
+ * an operation of kind 0 did not happen (a read never answered, an error). */
+struct sim_history {
+	struct lin_op *ops;
+	size_t count;
+	size_t cap;
+};
 
 enum sim_ev_type {
 	SIM_EV_TO_SERVER = 1, /* bytes reach a server connection */
@@ -86,6 +96,8 @@ struct sim_pending_op {
 	int32_t xid;
 	int32_t type;
 	char path[48];
+	int32_t key;     /* SIM_KEYS index, -1 if not a shared znode */
+	size_t hist;     /* its entry in that history */
 };
 
 struct sim_client {
@@ -131,6 +143,7 @@ struct sim_world {
 	struct sim_acked *acked;
 	size_t acked_count;
 	size_t acked_cap;
+	struct sim_history hist[SIM_SERVERS_MAX][SIM_KEYS];
 	struct sim_result *res;
 	uint64_t digest;
 	bool stop;
@@ -147,6 +160,8 @@ uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server);
 void sim_client_send(struct sim_world *w, uint32_t conn, const uint8_t *p, size_t len);
 void sim_client_close(struct sim_world *w, uint32_t conn);
 void sim_record_ack(struct sim_world *w, uint32_t server, const char *path, pd_zxid zxid);
+/* Appends an operation to a history; returns its index. */
+size_t sim_history_add(struct sim_world *w, uint32_t server, uint32_t key, enum lin_kind kind, uint64_t value);
 void sim_bytes_add(struct sim_bytes *b, const void *p, size_t len);
 
 /* client.c */

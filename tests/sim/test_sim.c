@@ -5,7 +5,8 @@
  *    seeds give other digests (faults on: crashes, torn writes, resets,
  *    clock skew);
  *  - every checker can fail: each bug planted in the world's driver makes
- *    some seed end with a correctness violation (exit code 129);
+ *    some seed end with a correctness violation (exit code 129), the
+ *    linearizability check of the znode histories included;
  *  - SIM_SEEDS seeds (default 1000) of a standalone server with crashes,
  *    torn unsynced writes, client reconnects and clock skew run clean.
  */
@@ -80,10 +81,16 @@ static void test_checker_replies_in_order(void **state)
 	expect_caught(SIM_BUG_REORDER, "client");
 }
 
+static void test_checker_linearizability(void **state)
+{
+	(void)state;
+	expect_caught(SIM_BUG_STALE_READS, "is not linearizable");
+}
+
 static void test_many_seeds_run_clean(void **state)
 {
 	const char *env = getenv("SIM_SEEDS");
-	uint64_t seeds = env != NULL ? strtoull(env, NULL, 10) : 1000, seed, acked = 0, crashes = 0;
+	uint64_t seeds = env != NULL ? strtoull(env, NULL, 10) : 1000, seed, acked = 0, crashes = 0, history = 0;
 	struct sim_result r;
 	(void)state;
 	for (seed = 1; seed <= seeds; seed++) {
@@ -92,9 +99,12 @@ static void test_many_seeds_run_clean(void **state)
 			fail_msg("seed=%llu: exit %d: %s", (unsigned long long)seed, r.exit_code, r.violation);
 		acked += r.acked_writes;
 		crashes += r.crashes;
+		history += r.history_ops;
+		assert_int_equal(r.lin_gave_up, 0);
 	}
-	printf("%llu seeds clean: %llu acknowledged writes checked over %llu crashes\n", (unsigned long long)seeds,
-	       (unsigned long long)acked, (unsigned long long)crashes);
+	printf("%llu seeds clean: %llu acknowledged writes checked over %llu crashes; %llu operations in "
+	       "linearizable histories\n", (unsigned long long)seeds, (unsigned long long)acked,
+	       (unsigned long long)crashes, (unsigned long long)history);
 }
 
 int main(void)
@@ -104,6 +114,7 @@ int main(void)
 		cmocka_unit_test(test_checker_durability_before_reply),
 		cmocka_unit_test(test_checker_acknowledged_writes_survive),
 		cmocka_unit_test(test_checker_replies_in_order),
+		cmocka_unit_test(test_checker_linearizability),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
