@@ -134,6 +134,21 @@ int pd_node_stat(const struct pd_node *node, const char *path, size_t len, struc
 	return 0;
 }
 
+uint64_t pd_node_orphan_ephemerals(const struct pd_node *node)
+{
+	uint64_t orphans = 0;
+	uint32_t i;
+	for (i = 0; i < node->tree.node_slots; i++) {
+		int64_t owner;
+		if (pd_tree_node(&node->tree, i)->blob == NULL)
+			continue; /* a free slot */
+		owner = pd_tree_owner(&node->tree, i);
+		if (pd_owner_is_session(owner) && pd_session_get(&node->sessions, owner) == NULL)
+			orphans++;
+	}
+	return orphans;
+}
+
 struct pd_mem *pd_node_mem(struct pd_node *node)
 {
 	return &node->mem;

@@ -95,6 +95,7 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 	op->xid = c->next_xid++;
 	op->path[0] = '\0';
 	op->key = -1;
+	op->sequential = false;
 	sim_put32(&f, 0);
 	if (pick < 30) {
 		op->type = PD_OP_CREATE;
@@ -114,6 +115,7 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 			op->key = (int32_t)key;
 			op->hist = sim_history_add(w, c->server, key, LIN_CREATE_UNKNOWN, 0);
 		}
+		op->sequential = pick >= 35;
 		sim_put32(&f, op->xid);
 		sim_put32(&f, PD_OP_CREATE);
 		sim_put_str(&f, pick < 35 ? shared : "/master-");
@@ -299,6 +301,21 @@ static void sim_client_frame(struct sim_world *w, struct sim_client *c, const ui
 	w->res->ops_ok++;
 	if (op->type == PD_OP_CREATE || op->type == PD_OP_SETDATA)
 		sim_record_ack(w, c->server, op->path[0] != '\0' ? op->path : NULL, (pd_zxid)zxid);
+	if (op->type == PD_OP_CREATE && op->sequential && len >= 20) {
+		/* the name the server chose: "/master-" and ten digits */
+		uint32_t n = pd_be32(p + 16);
+		uint64_t number = 0;
+		uint32_t i;
+		if (n < 10 || len < 20 + (size_t)n) {
+			sim_violation(w, 129, "client %u: a sequential create answered with a %u-byte name", c->id, n);
+			return;
+		}
+		for (i = n - 10; i < n; i++)
+			number = number * 10 + (uint64_t)(p[20 + i] - '0');
+		sim_record_sequential(w, c->server, number);
+		if (w->opt.bugs & SIM_BUG_SEQ_TWICE)
+			sim_record_sequential(w, c->server, number); /* planted */
+	}
 }
 
 void sim_client_data(struct sim_world *w, struct sim_client *c, const uint8_t *p, size_t len)

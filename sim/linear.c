@@ -48,62 +48,64 @@ static int lin_cmp(const void *a, const void *b)
 	return x->op < y->op ? -1 : x->op > y->op;
 }
 
-/* The memo: (set of linearized ops, state) already explored. */
+/* The memo: (set of linearized ops, state) already explored.  The set is
+ * kept as a Zobrist hash (the XOR of a 64-bit key per operation) next to its
+ * size, so a step costs O(1) instead of O(ops); two different sets of the
+ * same size would have to collide in 64 bits to be confused. */
+struct lin_key {
+	uint64_t set;
+	uint64_t state;
+	uint64_t size;
+};
+
 struct lin_cache {
-	uint64_t *keys; /* words per entry: state, then the bitset */
+	struct lin_key *keys;
 	uint8_t *used;
 	size_t cap;
 	size_t count;
-	size_t words;
 };
 
-static uint64_t lin_hash(const uint64_t *bits, size_t words, uint64_t state)
+static uint64_t lin_mix(uint64_t x)
 {
-	uint64_t h = state * 0x9e3779b97f4a7c15ULL;
-	size_t i;
-	for (i = 0; i < words; i++) {
-		h ^= bits[i];
-		h *= 0x100000001b3ULL;
-		h ^= h >> 31;
-	}
-	return h;
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
 static bool lin_cache_grow(struct lin_cache *c);
 
-/* Adds (bits, state); false if it was there already. */
-static bool lin_cache_add(struct lin_cache *c, const uint64_t *bits, uint64_t state)
+/* Adds the key; false if it was there already. */
+static bool lin_cache_add(struct lin_cache *c, struct lin_key k)
 {
-	size_t stride = c->words + 1, i;
+	size_t i;
 	if ((c->count + 1) * 2 > c->cap && !lin_cache_grow(c))
 		abort();
-	i = lin_hash(bits, c->words, state) & (c->cap - 1);
+	i = lin_mix(k.set ^ lin_mix(k.state) ^ k.size) & (c->cap - 1);
 	while (c->used[i]) {
-		uint64_t *k = c->keys + i * stride;
-		if (k[0] == state && memcmp(k + 1, bits, c->words * 8) == 0)
+		if (c->keys[i].set == k.set && c->keys[i].state == k.state && c->keys[i].size == k.size)
 			return false;
 		i = (i + 1) & (c->cap - 1);
 	}
 	c->used[i] = 1;
-	c->keys[i * stride] = state;
-	memcpy(c->keys + i * stride + 1, bits, c->words * 8);
+	c->keys[i] = k;
 	c->count++;
 	return true;
 }
 
 static bool lin_cache_grow(struct lin_cache *c)
 {
-	struct lin_cache n = *c;
-	size_t i, stride = c->words + 1;
+	struct lin_cache n;
+	size_t i;
 	n.cap = c->cap == 0 ? 1024 : c->cap * 2;
 	n.count = 0;
-	n.keys = malloc(n.cap * stride * 8);
+	n.keys = malloc(n.cap * sizeof(*n.keys));
 	n.used = calloc(n.cap, 1);
 	if (n.keys == NULL || n.used == NULL)
 		return false;
 	for (i = 0; i < c->cap; i++)
 		if (c->used[i])
-			(void)lin_cache_add(&n, c->keys + i * stride + 1, c->keys[i * stride]);
+			(void)lin_cache_add(&n, c->keys[i]);
 	free(c->keys);
 	free(c->used);
 	*c = n;
@@ -115,8 +117,8 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 	struct lin_entry *e;
 	int32_t *call_of, *ret_of, head, cur;
 	uint32_t *stack;
-	uint64_t *stack_state, *bits, state = 0, steps = 0;
-	size_t count = 0, i, depth = 0, words = (n + 63) / 64, best = 0;
+	uint64_t *stack_state, state = 0, steps = 0, set = 0;
+	size_t count = 0, i, depth = 0, best = 0;
 	struct lin_cache cache;
 	bool ok = false;
 	*gave_up = false;
@@ -127,10 +129,8 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 	ret_of = malloc(n * sizeof(int32_t));
 	stack = malloc(n * sizeof(uint32_t));
 	stack_state = malloc(n * sizeof(uint64_t));
-	bits = calloc(words, 8);
 	memset(&cache, 0, sizeof(cache));
-	cache.words = words;
-	if (e == NULL || call_of == NULL || ret_of == NULL || stack == NULL || stack_state == NULL || bits == NULL)
+	if (e == NULL || call_of == NULL || ret_of == NULL || stack == NULL || stack_state == NULL)
 		abort();
 	for (i = 0; i < n; i++) {
 		e[count++] = (struct lin_entry){ops[i].call, (uint32_t)i, false, 0, 0};
@@ -163,8 +163,8 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 		if (!e[cur].is_return) {
 			uint32_t op = e[cur].op;
 			uint64_t next;
-			bits[op / 64] |= 1ULL << (op % 64);
-			if (lin_step(&ops[op], state, &next) && lin_cache_add(&cache, bits, next)) {
+			if (lin_step(&ops[op], state, &next) &&
+			    lin_cache_add(&cache, (struct lin_key){set ^ lin_mix(op), next, depth + 1})) {
 				int32_t c = call_of[op], r = ret_of[op];
 				/* lift: unlink the call, then the return */
 				if (e[c].prev >= 0)
@@ -186,9 +186,9 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 				if (depth > best)
 					best = depth;
 				state = next;
+				set ^= lin_mix(op);
 				cur = head;
 			} else {
-				bits[op / 64] &= ~(1ULL << (op % 64));
 				cur = e[cur].next;
 			}
 			continue;
@@ -205,7 +205,7 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 			uint32_t op = stack[--depth];
 			int32_t c = call_of[op], r = ret_of[op];
 			state = stack_state[depth];
-			bits[op / 64] &= ~(1ULL << (op % 64));
+			set ^= lin_mix(op);
 			/* unlift in reverse order: the return, then the call */
 			if (r >= 0) {
 				if (e[r].prev >= 0)
@@ -229,7 +229,6 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 	free(ret_of);
 	free(stack);
 	free(stack_state);
-	free(bits);
 	free(cache.keys);
 	free(cache.used);
 	return ok;

@@ -3,8 +3,8 @@
  * a register that may be absent (value 0), present with no value (1), or
  * hold a written value (2 and up).  The search is Wing & Gong's with Lowe's
  * memoisation of (operations linearized, register state), as Porcupine
- * does it; the simulator runs it per znode (partitioning by key) at the end
- * of a run.
+ * does it (the set kept as a 64-bit Zobrist hash and its size); the
+ * simulator runs it per znode (partitioning by key) at the end of a run.
  *
  * An operation whose outcome the client never learnt (its connection
  * dropped first) has no return: it may take effect at any point after its

@@ -329,6 +329,45 @@ size_t sim_history_add(struct sim_world *w, uint32_t server, uint32_t key, enum 
 	return h->count++;
 }
 
+void sim_record_sequential(struct sim_world *w, uint32_t server, uint64_t number)
+{
+	if (w->seq_count == w->seq_cap) {
+		w->seq_cap = w->seq_cap == 0 ? 1024 : w->seq_cap * 2;
+		w->seq_names = realloc(w->seq_names, w->seq_cap * sizeof(uint64_t));
+		if (w->seq_names == NULL)
+			abort();
+	}
+	w->seq_names[w->seq_count++] = (uint64_t)server << 40 | number;
+}
+
+static int sim_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* No sequential number was acknowledged twice by one server. */
+static void sim_check_sequential(struct sim_world *w)
+{
+	size_t i;
+	qsort(w->seq_names, w->seq_count, sizeof(uint64_t), sim_cmp_u64);
+	for (i = 1; i < w->seq_count; i++)
+		if (w->seq_names[i] == w->seq_names[i - 1])
+			sim_violation(w, 129, "server %u handed out the sequential number %llu twice",
+				      (unsigned)(w->seq_names[i] >> 40),
+				      (unsigned long long)(w->seq_names[i] & ((1ULL << 40) - 1)));
+	w->res->sequential = w->seq_count;
+}
+
+/* No ephemeral znode outlives its session. */
+static void sim_check_ephemerals(struct sim_world *w, uint32_t server)
+{
+	uint64_t orphans = pd_node_orphan_ephemerals(w->servers[server].node);
+	if (orphans != 0)
+		sim_violation(w, 129, "server %u has %llu ephemeral znodes whose session is gone", server,
+			      (unsigned long long)orphans);
+}
+
 /* Every znode's history on every server must be linearizable. */
 static void sim_check_histories(struct sim_world *w)
 {
@@ -503,6 +542,7 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 		for (i = 0; i < 256 && s->acked_checked > 0; i++)
 			sim_check_acked(w, server, &w->acked[sim_draw(w, 0, s->acked_checked - 1)]);
 		s->acked_checked = w->acked_count;
+		sim_check_ephemerals(w, server);
 		if (s->durable_zxid < s->highest_acked)
 			sim_violation(w, 129, "server %u came back at zxid 0x%" PRIx64 " below an acknowledged 0x%" PRIx64,
 				      server, (uint64_t)s->durable_zxid, (uint64_t)s->highest_acked);
@@ -684,6 +724,11 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	for (i = 0; i < w.acked_count && !w.stop; i++)
 		if (w.servers[w.acked[i].server].up)
 			sim_check_acked(&w, w.acked[i].server, &w.acked[i]);
+	for (i = 0; i < w.opt.servers && !w.stop; i++)
+		if (w.servers[i].up)
+			sim_check_ephemerals(&w, i);
+	if (!w.stop)
+		sim_check_sequential(&w);
 	if (!w.stop)
 		sim_check_histories(&w);
 	r->virtual_ms = w.now_us / 1000;
@@ -708,6 +753,7 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	free(w.conns);
 	free(w.acked);
 	free(w.heap);
+	free(w.seq_names);
 	{
 		uint32_t k;
 		for (i = 0; i < SIM_SERVERS_MAX; i++)

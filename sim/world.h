@@ -97,6 +97,7 @@ struct sim_pending_op {
 	int32_t type;
 	char path[48];
 	int32_t key;     /* SIM_KEYS index, -1 if not a shared znode */
+	bool sequential; /* an ephemeral sequential create */
 	size_t hist;     /* its entry in that history */
 };
 
@@ -144,6 +145,9 @@ struct sim_world {
 	size_t acked_count;
 	size_t acked_cap;
 	struct sim_history hist[SIM_SERVERS_MAX][SIM_KEYS];
+	uint64_t *seq_names;    /* server << 40 | sequence number of each acknowledged sequential create */
+	size_t seq_count;
+	size_t seq_cap;
 	struct sim_result *res;
 	uint64_t digest;
 	bool stop;
@@ -160,6 +164,8 @@ uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server);
 void sim_client_send(struct sim_world *w, uint32_t conn, const uint8_t *p, size_t len);
 void sim_client_close(struct sim_world *w, uint32_t conn);
 void sim_record_ack(struct sim_world *w, uint32_t server, const char *path, pd_zxid zxid);
+/* An acknowledged sequential create's number (never handed out twice). */
+void sim_record_sequential(struct sim_world *w, uint32_t server, uint64_t number);
 /* Appends an operation to a history; returns its index. */
 size_t sim_history_add(struct sim_world *w, uint32_t server, uint32_t key, enum lin_kind kind, uint64_t value);
 void sim_bytes_add(struct sim_bytes *b, const void *p, size_t len);

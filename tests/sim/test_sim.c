@@ -87,10 +87,16 @@ static void test_checker_linearizability(void **state)
 	expect_caught(SIM_BUG_STALE_READS, "is not linearizable");
 }
 
+static void test_checker_sequential_numbers(void **state)
+{
+	(void)state;
+	expect_caught(SIM_BUG_SEQ_TWICE, "sequential number");
+}
+
 static void test_many_seeds_run_clean(void **state)
 {
 	const char *env = getenv("SIM_SEEDS");
-	uint64_t seeds = env != NULL ? strtoull(env, NULL, 10) : 1000, seed, acked = 0, crashes = 0, history = 0;
+	uint64_t seeds = env != NULL ? strtoull(env, NULL, 10) : 1000, seed, acked = 0, crashes = 0, history = 0, sequential = 0;
 	struct sim_result r;
 	(void)state;
 	for (seed = 1; seed <= seeds; seed++) {
@@ -100,11 +106,13 @@ static void test_many_seeds_run_clean(void **state)
 		acked += r.acked_writes;
 		crashes += r.crashes;
 		history += r.history_ops;
+		sequential += r.sequential;
 		assert_int_equal(r.lin_gave_up, 0);
 	}
 	printf("%llu seeds clean: %llu acknowledged writes checked over %llu crashes; %llu operations in "
-	       "linearizable histories\n", (unsigned long long)seeds, (unsigned long long)acked,
-	       (unsigned long long)crashes, (unsigned long long)history);
+	       "linearizable histories; %llu sequential names, none reused\n", (unsigned long long)seeds,
+	       (unsigned long long)acked, (unsigned long long)crashes, (unsigned long long)history,
+	       (unsigned long long)sequential);
 }
 
 int main(void)
@@ -115,6 +123,7 @@ int main(void)
 		cmocka_unit_test(test_checker_acknowledged_writes_survive),
 		cmocka_unit_test(test_checker_replies_in_order),
 		cmocka_unit_test(test_checker_linearizability),
+		cmocka_unit_test(test_checker_sequential_numbers),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

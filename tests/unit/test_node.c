@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "proto.h"
+#include "server_int.h"
 
 #define SID0 ((int64_t)0x0100001744400000LL) /* first session id for node wall_ms 0x174440 */
 #define BASE_CFG "tickTime=2000\n4lw.commands.whitelist=*\n"
@@ -2333,6 +2334,26 @@ static void test_log_failure_refuses_writes_and_keeps_reads(void **state)
 	stop();
 }
 
+static void test_orphan_ephemeral_checker_sees_a_broken_state(void **state)
+{
+	int64_t sid;
+	struct pd_session *s;
+	(void)state;
+	start(NULL);
+	sid = connect_session(1, 30000, NULL);
+	assert_int_equal(create(1, 1, "/eph", "", PD_MODE_EPHEMERAL), 0);
+	assert_int_equal(pd_node_orphan_ephemerals(H.node), 0);
+	/* break the node on purpose: the session vanishes behind the tree's back */
+	s = pd_session_get(&H.node->sessions, sid);
+	assert_non_null(s);
+	(void)pd_map64_del(&H.node->sessions.by_id, (uint64_t)sid);
+	assert_int_equal(pd_node_orphan_ephemerals(H.node), 1);
+	/* put it back so that teardown finds a sound node */
+	assert_int_equal(pd_map64_put(&H.node->sessions.by_id, (uint64_t)sid, s), 0);
+	assert_int_equal(pd_node_orphan_ephemerals(H.node), 0);
+	stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2387,6 +2408,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_close_session_pending_deletes_its_ephemerals_in_the_view, teardown),
 		cmocka_unit_test_teardown(test_answer_not_sent_to_a_new_connection_with_the_same_id, teardown),
 		cmocka_unit_test_teardown(test_log_failure_refuses_writes_and_keeps_reads, teardown),
+		cmocka_unit_test_teardown(test_orphan_ephemeral_checker_sees_a_broken_state, teardown),
 		/* last: these close the connection inside the four-letter-word check */
 		cmocka_unit_test_teardown(test_four_letter_word_not_whitelisted, teardown),
 		cmocka_unit_test_teardown(test_telnet_interrupt_closes, teardown),
