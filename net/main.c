@@ -83,10 +83,11 @@ static int main_sim(int argc, char **argv)
 	if (r.exit_code != 0)
 		printf("%s: violation: %s\n", banner, r.violation);
 	printf("virtual_ms=%llu events=%llu ops_ok=%llu ops_failed=%llu crashes=%llu reconnects=%llu acked_writes=%llu "
-	       "linearizable_ops=%llu\n",
+	       "linearizable_ops=%llu watch_events=%llu\n",
 	       (unsigned long long)r.virtual_ms, (unsigned long long)r.events, (unsigned long long)r.ops_ok,
 	       (unsigned long long)r.ops_failed, (unsigned long long)r.crashes, (unsigned long long)r.reconnects,
-	       (unsigned long long)r.acked_writes, (unsigned long long)r.history_ops);
+	       (unsigned long long)r.acked_writes, (unsigned long long)r.history_ops,
+	       (unsigned long long)r.watch_events);
 	printf("wall_ms=%llu speed=%.0fx events_per_s=%.0f\n", (unsigned long long)wall,
 	       wall > 0 ? (double)r.virtual_ms / (double)wall : 0.0, wall > 0 ? (double)r.events * 1000.0 / (double)wall : 0.0);
 	printf("digest=0x%016llx\n", (unsigned long long)r.digest);

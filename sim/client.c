@@ -96,6 +96,7 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 	op->path[0] = '\0';
 	op->key = -1;
 	op->sequential = false;
+	op->watch = false;
 	sim_put32(&f, 0);
 	if (pick < 30) {
 		op->type = PD_OP_CREATE;
@@ -141,10 +142,11 @@ static void sim_client_request(struct sim_world *w, struct sim_client *c)
 		op->type = PD_OP_GETDATA;
 		op->key = (int32_t)key;
 		op->hist = sim_history_add(w, c->server, key, LIN_GET, 0);
+		op->watch = sim_draw(w, 0, 1) == 1;
 		sim_put32(&f, op->xid);
 		sim_put32(&f, PD_OP_GETDATA);
 		sim_put_str(&f, shared);
-		sim_bytes_add(&f, "", 1);
+		sim_bytes_add(&f, op->watch ? "\1" : "", 1);
 	} else {
 		op->type = PD_OP_PING;
 		op->xid = PD_XID_PING;
@@ -169,6 +171,8 @@ static void sim_client_forget(struct sim_world *w, struct sim_client *c)
 			w->hist[c->server][op->key].ops[op->hist].kind = 0;
 	}
 	c->ops_count = 0;
+	/* watches live with the connection */
+	memset(c->watching, 0, sizeof(c->watching));
 }
 
 void sim_client_wake(struct sim_world *w, struct sim_client *c)
@@ -208,6 +212,46 @@ void sim_client_reset(struct sim_world *w, struct sim_client *c)
 	sim_client_schedule(w, c, 1000, 300000);
 }
 
+/* A watch event: it must answer a registration, once. */
+static void sim_client_event(struct sim_world *w, struct sim_client *c, const uint8_t *body, size_t len)
+{
+	uint32_t n, key;
+	if (w->opt.bugs & SIM_BUG_LOSE_WATCH_EVENTS)
+		return; /* planted: the event is lost */
+	if (len < 12 || (n = pd_be32(body + 8)) > len - 12) {
+		sim_violation(w, 129, "client %u: a malformed watch event", c->id);
+		return;
+	}
+	if (n != 8 || memcmp(body + 12, "/shared", 7) != 0 || body[19] < '0' || body[19] >= '0' + (int)SIM_KEYS) {
+		sim_violation(w, 129, "client %u: a watch event for %.*s, which it never watched", c->id, (int)n, body + 12);
+		return;
+	}
+	key = (uint32_t)(body[19] - '0');
+	if (!c->watching[key]) {
+		sim_violation(w, 129, "client %u: a second watch event for /shared%u from one registration", c->id, key);
+		return;
+	}
+	if ((int32_t)pd_be32(body) != PD_WEV_DATA_CHANGED)
+		sim_violation(w, 129, "client %u: watch event type %d for /shared%u", c->id, (int32_t)pd_be32(body), key);
+	c->watching[key] = false;
+	w->res->watch_events++;
+}
+
+/* ZooKeeper's promise: a client sees a watch event for a znode before it
+ * sees the znode's new data. */
+static void sim_client_watch_read(struct sim_world *w, struct sim_client *c, const struct sim_pending_op *op,
+				  uint64_t value)
+{
+	uint32_t key = (uint32_t)op->key;
+	if (c->watching[key] && c->watched_value[key] != value)
+		sim_violation(w, 129, "client %u read new data of /shared%u (%llu, was %llu) before its watch event",
+			      c->id, key, (unsigned long long)value, (unsigned long long)c->watched_value[key]);
+	if (op->watch) {
+		c->watching[key] = true;
+		c->watched_value[key] = value;
+	}
+}
+
 /* What the reply says the operation did, in its history. */
 static void sim_client_history(struct sim_world *w, struct sim_client *c, const struct sim_pending_op *op, int32_t err,
 			       const uint8_t *body, size_t len)
@@ -230,6 +274,7 @@ static void sim_client_history(struct sim_world *w, struct sim_client *c, const 
 		for (i = 0; i < n && (size_t)i + 4 < len && body[4 + i] >= '0' && body[4 + i] <= '9'; i++)
 			v = v * 10 + (uint64_t)(body[4 + i] - '0');
 		h->value = n <= 0 ? 1 : v;
+		sim_client_watch_read(w, c, op, h->value);
 		if (w->opt.bugs & SIM_BUG_STALE_READS) { /* planted: the oldest value written */
 			const struct sim_history *hist = &w->hist[c->server][op->key];
 			size_t j;
@@ -272,8 +317,10 @@ static void sim_client_frame(struct sim_world *w, struct sim_client *c, const ui
 	xid = (int32_t)pd_be32(p);
 	zxid = (int64_t)pd_be64(p + 4);
 	err = (int32_t)pd_be32(p + 12);
-	if (xid == PD_XID_NOTIFICATION)
+	if (xid == PD_XID_NOTIFICATION) {
+		sim_client_event(w, c, p + 16, len - 16);
 		return;
+	}
 	if (c->ops_count == 0) {
 		sim_violation(w, 129, "client %u: a reply (xid %d) to no request", c->id, xid);
 		return;

@@ -41,6 +41,7 @@ struct sim_options {
 #define SIM_BUG_REORDER 0x4u         /* server-to-client bytes ignore FIFO order */
 #define SIM_BUG_STALE_READS 0x8u     /* a read returns the first value ever written to its znode */
 #define SIM_BUG_SEQ_TWICE 0x10u      /* a sequential create is reported with its number twice */
+#define SIM_BUG_LOSE_WATCH_EVENTS 0x20u /* clients never get watch events */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
@@ -57,6 +58,7 @@ struct sim_result {
 	uint64_t acked_writes; /* checked after every restart and at the end */
 	uint64_t history_ops;  /* operations checked for linearizability */
 	uint64_t sequential;   /* acknowledged sequential names, checked for reuse */
+	uint64_t watch_events; /* watch events, each matched to one registration */
 	uint64_t lin_gave_up;  /* histories whose search hit its step bound */
 };
 

@@ -98,6 +98,7 @@ struct sim_pending_op {
 	char path[48];
 	int32_t key;     /* SIM_KEYS index, -1 if not a shared znode */
 	bool sequential; /* an ephemeral sequential create */
+	bool watch;      /* a getData that sets a watch */
 	size_t hist;     /* its entry in that history */
 };
 
@@ -115,6 +116,8 @@ struct sim_client {
 	uint64_t wake_gen;  /* only the newest scheduled wake-up counts */
 	uint32_t created;   /* persistent creates acknowledged */
 	struct sim_pending_op ops[SIM_DEPTH_MAX];
+	bool watching[SIM_KEYS];          /* a data watch is registered on /sharedK */
+	uint64_t watched_value[SIM_KEYS]; /* the value read when it was */
 	uint32_t ops_head;
 	uint32_t ops_count;
 	struct sim_bytes in;

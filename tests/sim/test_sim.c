@@ -44,6 +44,9 @@ static void test_same_seed_same_trace(void **state)
 		assert_true(a.acked_writes > 100);
 		assert_true(a.crashes > 0);
 		assert_true(a.reconnects > 0);
+		assert_true(a.watch_events > 0);
+		assert_true(a.history_ops > 100);
+		assert_true(a.sequential > 0);
 	}
 }
 
@@ -93,6 +96,12 @@ static void test_checker_sequential_numbers(void **state)
 	expect_caught(SIM_BUG_SEQ_TWICE, "sequential number");
 }
 
+static void test_checker_watch_before_new_data(void **state)
+{
+	(void)state;
+	expect_caught(SIM_BUG_LOSE_WATCH_EVENTS, "before its watch event");
+}
+
 static void test_many_seeds_run_clean(void **state)
 {
 	const char *env = getenv("SIM_SEEDS");
@@ -124,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_checker_replies_in_order),
 		cmocka_unit_test(test_checker_linearizability),
 		cmocka_unit_test(test_checker_sequential_numbers),
+		cmocka_unit_test(test_checker_watch_before_new_data),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
