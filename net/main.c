@@ -23,7 +23,7 @@ static void main_usage(FILE *f)
 		   "       paddock import ZK_DATADIR ZOO_CFG [ZK_DATALOGDIR]\n"
 		   "                                  migrate an Apache ZooKeeper 3.x data directory (its version-2/\n"
 		   "                                  snapshot.* and log.* files) into the empty dataDir of ZOO_CFG\n"
-		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--no-faults]\n"
+		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--snap-count C] [--no-faults]\n"
 		   "                                  run a simulated world (virtual time) from a seed; prints\n"
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation\n"
@@ -66,6 +66,8 @@ static int main_sim(int argc, char **argv)
 			o.servers = (uint32_t)strtoul(v, NULL, 10);
 		else if (strcmp(argv[i], "--clients") == 0)
 			o.clients = (uint32_t)strtoul(v, NULL, 10);
+		else if (strcmp(argv[i], "--snap-count") == 0)
+			o.snap_count = (uint32_t)strtoul(v, NULL, 10);
 		else {
 			main_usage(stderr);
 			return 2;

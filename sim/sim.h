@@ -31,6 +31,7 @@ struct sim_options {
 	bool faults;             /* crashes, torn writes, resets, clock skew */
 	uint32_t latency_us_max; /* one-way network latency, uniform in [20 us, max] */
 	uint32_t fsync_us_max;   /* fsync latency, uniform in [50 us, max] */
+	uint32_t snap_count;     /* the servers' snapCount */
 	uint32_t bugs;           /* SIM_BUG_*: planted driver bugs, to show the checkers fire */
 };
 
@@ -42,6 +43,7 @@ struct sim_options {
 #define SIM_BUG_STALE_READS 0x8u     /* a read returns the first value ever written to its znode */
 #define SIM_BUG_SEQ_TWICE 0x10u      /* a sequential create is reported with its number twice */
 #define SIM_BUG_LOSE_WATCH_EVENTS 0x20u /* clients never get watch events */
+#define SIM_BUG_TRIM_PAST_SNAPSHOT 0x40u /* the log is trimmed 20 txns past the newest snapshot */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
@@ -59,6 +61,8 @@ struct sim_result {
 	uint64_t history_ops;  /* operations checked for linearizability */
 	uint64_t sequential;   /* acknowledged sequential names, checked for reuse */
 	uint64_t watch_events; /* watch events, each matched to one registration */
+	uint64_t snapshots;    /* snapshots made durable */
+	uint64_t snapshot_boots; /* restarts that started from a snapshot */
 	uint64_t lin_gave_up;  /* histories whose search hit its step bound */
 };
 

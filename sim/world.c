@@ -21,6 +21,12 @@
  * (keeps a random prefix of) what was not synced; the restarted server
  * replays the durable image with core/log.h's verdicts, cutting a torn tail.
  *
+ * Snapshots: when the core asks, the node as it is between two steps is
+ * encoded (as net/'s forked child does) and becomes durable after a drawn
+ * delay; a crash before that loses it.  The two newest are kept, and the
+ * log before the older one is dropped.  A restart loads the newest
+ * snapshot that loads, then the log after it.
+ *
  * Clocks: each server sees now_ms = virtual ms * (1 + drift) + offset, and
  * wall time likewise, so timeouts and expiry face skew.
  */
@@ -33,6 +39,7 @@
 #include "err.h"
 #include "log.h"
 #include "proto.h"
+#include "snap.h"
 #include "world.h"
 
 #define SIM_WALL_BASE_MS 1700000000000LL
@@ -421,6 +428,63 @@ static void sim_start_sync(struct sim_world *w, struct sim_server *s, uint32_t s
 	sim_schedule(w, w->now_us + sim_draw(w, 50, w->opt.fsync_us_max), SIM_EV_FSYNC_DONE, server, 0, s->gen, NULL, 0);
 }
 
+/* Encodes the node as it is now; it becomes durable at SIM_EV_SNAP_DONE. */
+static void sim_start_snapshot(struct sim_world *w, struct sim_server *s, uint32_t server)
+{
+	struct pd_snap_writer wr;
+	struct pd_buf piece;
+	int rc;
+	memset(&piece, 0, sizeof(piece));
+	s->snap_due = false;
+	s->snap_pending.len = 0;
+	pd_snap_writer_init(&wr, s->node);
+	s->snap_pending_zxid = wr.zxid;
+	do {
+		piece.len = 0;
+		rc = pd_snap_writer_next(&wr, &piece, 1u << 16);
+		if (rc < 0) {
+			sim_violation(w, 127, "server %u: snapshot encoding ran out of memory", server);
+			break;
+		}
+		sim_bytes_add(&s->snap_pending, piece.data, piece.len);
+	} while (rc == 1);
+	pd_snap_writer_free(&wr);
+	pd_buf_free(pd_node_io_mem(s->node), &piece);
+	sim_mix_bytes(w, s->snap_pending.p, s->snap_pending.len);
+	s->snap_writing = true;
+	sim_schedule(w, w->now_us + sim_draw(w, 1000, 20000), SIM_EV_SNAP_DONE, server, 0, s->gen, NULL, 0);
+}
+
+/* The snapshot is durable: it becomes the newest; the log before the
+ * older one kept is no longer needed. */
+static void sim_snapshot_done(struct sim_world *w, struct sim_server *s)
+{
+	struct sim_bytes old = s->snap[1];
+	size_t off = 0;
+	pd_zxid upto;
+	s->snap[1] = s->snap[0];
+	s->snap_zxid[1] = s->snap_zxid[0];
+	s->snap[0] = s->snap_pending;
+	s->snap_zxid[0] = s->snap_pending_zxid;
+	s->snap_pending = old;
+	s->snap_pending.len = 0;
+	s->snap_writing = false;
+	w->res->snapshots++;
+	if (s->snap[1].len == 0 && !(w->opt.bugs & SIM_BUG_TRIM_PAST_SNAPSHOT))
+		return;
+	upto = (w->opt.bugs & SIM_BUG_TRIM_PAST_SNAPSHOT) ? s->snap_zxid[0] + 20 : s->snap_zxid[1];
+	for (;;) {
+		const uint8_t *txn;
+		uint32_t txn_len;
+		size_t used;
+		if (pd_log_next(s->durable.p + off, s->durable.len - off, &txn, &txn_len, &used) != PD_LOG_RECORD ||
+		    txn_len < 20 || (pd_zxid)pd_be64(txn + 12) > upto)
+			break;
+		off += used;
+	}
+	sim_bytes_cut(&s->durable, off);
+}
+
 static void sim_server_effects(struct sim_world *w, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
@@ -461,11 +525,14 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 				sim_schedule(w, w->now_us, SIM_EV_EARLY_DURABLE, server, 0, s->gen, NULL, 0);
 			break;
 		case PD_FX_SNAPSHOT:
-			break; /* the simulated disk keeps the whole log (snapCount is large) */
+			s->snap_due = true; /* taken once the step's effects are done */
+			break;
 		}
 	}
 	pd_effects_reset(&s->fx);
 	sim_start_sync(w, s, server);
+	if (s->snap_due && !s->snap_writing)
+		sim_start_snapshot(w, s, server);
 }
 
 static void sim_server_sync_done(struct sim_world *w, uint32_t server)
@@ -501,7 +568,7 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 	size_t off = 0;
 	int n;
 	struct pd_allocator al = {sim_alloc, sim_free, NULL};
-	n = snprintf(text, sizeof(text), "tickTime=2000\ndataDir=/sim/%u\nsnapCount=100000000\n", server);
+	n = snprintf(text, sizeof(text), "tickTime=2000\ndataDir=/sim/%u\nsnapCount=%u\n", server, w->opt.snap_count);
 	if (pd_config_parse(&cfg, text, (size_t)n, errmsg, sizeof(errmsg)) != 0 ||
 	    pd_config_finish(&cfg, errmsg, sizeof(errmsg)) != 0) {
 		sim_violation(w, 127, "config: %s", errmsg);
@@ -514,6 +581,21 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 		sim_violation(w, 127, "server %u: %s", server, errmsg);
 		return;
 	}
+	/* the newest snapshot that loads (each is whole: written before it
+	 * became durable), then the log after it */
+	{
+		int k;
+		for (k = 0; k < 2 && s->snap[k].len > 0; k++) {
+			if (pd_snap_load(s->node, s->snap[k].p, s->snap[k].len, sim_server_now_ms(w, s), errmsg,
+					 sizeof(errmsg)) == 0) {
+				w->res->snapshot_boots++;
+				break;
+			}
+			sim_violation(w, 129, "server %u: its snapshot 0x%" PRIx64 " does not load: %s", server,
+				      (uint64_t)s->snap_zxid[k], errmsg);
+			return;
+		}
+	}
 	for (;;) {
 		const uint8_t *txn;
 		uint32_t txn_len;
@@ -523,6 +605,13 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 			/* a torn or zero tail (what a crash left) is cut, as net/disk.c does */
 			s->durable.len = off;
 			break;
+		}
+		if (txn_len >= 20 && (pd_zxid)pd_be64(txn + 12) > pd_node_last_zxid(s->node) + 1) {
+			/* net/disk.c refuses to start here; in the world it is lost data */
+			sim_violation(w, 129, "server %u: its log jumps from zxid 0x%" PRIx64 " to 0x%" PRIx64
+				      " after its snapshot", server, (uint64_t)pd_node_last_zxid(s->node),
+				      (uint64_t)pd_be64(txn + 12));
+			return;
 		}
 		if (pd_node_replay(s->node, txn, txn_len, sim_server_now_ms(w, s), SIM_WALL_BASE_MS) != 0) {
 			sim_violation(w, 129, "server %u: log record at %zu does not replay", server, off);
@@ -573,6 +662,8 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 		sim_bytes_add(&s->durable, s->pending.p, (size_t)sim_draw(w, 0, s->pending.len));
 	s->pending.len = 0;
 	s->syncing = false;
+	s->snap_writing = false; /* the snapshot being written is lost */
+	s->snap_due = false;
 	s->up = false;
 	pd_effects_free(s->node, &s->fx);
 	pd_node_destroy(s->node);
@@ -594,7 +685,8 @@ static void sim_dispatch(struct sim_world *w, const struct sim_event *e)
 {
 	struct sim_server *s = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_CLOSED_SERVER || e->type == SIM_EV_TIMER ||
 				       e->type == SIM_EV_FSYNC_DONE || e->type == SIM_EV_CRASH ||
-				       e->type == SIM_EV_RESTART || e->type == SIM_EV_EARLY_DURABLE
+				       e->type == SIM_EV_RESTART || e->type == SIM_EV_EARLY_DURABLE ||
+				       e->type == SIM_EV_SNAP_DONE
 			       ? &w->servers[e->a]
 			       : NULL;
 	struct sim_conn *c = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_TO_CLIENT ||
@@ -642,6 +734,10 @@ static void sim_dispatch(struct sim_world *w, const struct sim_event *e)
 		if (s->up && e->gen == s->gen)
 			sim_server_sync_done(w, e->a);
 		break;
+	case SIM_EV_SNAP_DONE:
+		if (s->up && e->gen == s->gen && s->snap_writing)
+			sim_snapshot_done(w, s);
+		break;
 	case SIM_EV_EARLY_DURABLE:
 		if (s->up && e->gen == s->gen) {
 			ev.type = PD_EV_LOG_DURABLE;
@@ -675,6 +771,7 @@ void sim_options_default(struct sim_options *o)
 	o->faults = true;
 	o->latency_us_max = 2000;
 	o->fsync_us_max = 3000;
+	o->snap_count = 400;
 }
 
 void sim_run(const struct sim_options *opt, struct sim_result *r)
@@ -745,6 +842,9 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		}
 		free(s->durable.p);
 		free(s->pending.p);
+		free(s->snap[0].p);
+		free(s->snap[1].p);
+		free(s->snap_pending.p);
 		free(s->conn_of_core);
 	}
 	for (i = 0; i < w.opt.clients; i++)

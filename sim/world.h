@@ -35,6 +35,7 @@ enum sim_ev_type {
 	SIM_EV_CRASH,         /* a server process dies */
 	SIM_EV_RESTART,       /* and comes back on its disk */
 	SIM_EV_EARLY_DURABLE, /* SIM_BUG_ACK_BEFORE_SYNC only */
+	SIM_EV_SNAP_DONE,     /* a snapshot is written and synced */
 };
 
 struct sim_event {
@@ -84,6 +85,13 @@ struct sim_server {
 	pd_zxid durable_zxid;    /* the newest zxid in durable */
 	size_t last_sync_len;    /* bytes the last completed sync made durable */
 	size_t acked_checked;    /* acknowledged writes checked at the last restart */
+	/* snapshots: the two newest durable ones, and the one being written */
+	struct sim_bytes snap[2];
+	pd_zxid snap_zxid[2];
+	struct sim_bytes snap_pending;
+	pd_zxid snap_pending_zxid;
+	bool snap_due;
+	bool snap_writing;
 	/* clock */
 	int64_t offset_ms;
 	int32_t drift_ppm;

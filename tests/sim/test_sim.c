@@ -102,10 +102,17 @@ static void test_checker_watch_before_new_data(void **state)
 	expect_caught(SIM_BUG_LOSE_WATCH_EVENTS, "before its watch event");
 }
 
+static void test_checker_recovery_from_snapshots(void **state)
+{
+	(void)state;
+	expect_caught(SIM_BUG_TRIM_PAST_SNAPSHOT, "after its snapshot");
+}
+
 static void test_many_seeds_run_clean(void **state)
 {
 	const char *env = getenv("SIM_SEEDS");
 	uint64_t seeds = env != NULL ? strtoull(env, NULL, 10) : 1000, seed, acked = 0, crashes = 0, history = 0, sequential = 0;
+	uint64_t snapshots = 0, snapshot_boots = 0;
 	struct sim_result r;
 	(void)state;
 	for (seed = 1; seed <= seeds; seed++) {
@@ -116,12 +123,16 @@ static void test_many_seeds_run_clean(void **state)
 		crashes += r.crashes;
 		history += r.history_ops;
 		sequential += r.sequential;
+		snapshots += r.snapshots;
+		snapshot_boots += r.snapshot_boots;
 		assert_int_equal(r.lin_gave_up, 0);
 	}
 	printf("%llu seeds clean: %llu acknowledged writes checked over %llu crashes; %llu operations in "
-	       "linearizable histories; %llu sequential names, none reused\n", (unsigned long long)seeds,
-	       (unsigned long long)acked, (unsigned long long)crashes, (unsigned long long)history,
-	       (unsigned long long)sequential);
+	       "linearizable histories; %llu sequential names, none reused; %llu snapshots, %llu restarts from one\n",
+	       (unsigned long long)seeds, (unsigned long long)acked, (unsigned long long)crashes,
+	       (unsigned long long)history, (unsigned long long)sequential, (unsigned long long)snapshots,
+	       (unsigned long long)snapshot_boots);
+	assert_true(snapshot_boots > seeds / 10); /* recovery from snapshots was exercised */
 }
 
 int main(void)
@@ -134,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_checker_linearizability),
 		cmocka_unit_test(test_checker_sequential_numbers),
 		cmocka_unit_test(test_checker_watch_before_new_data),
+		cmocka_unit_test(test_checker_recovery_from_snapshots),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
