@@ -94,6 +94,7 @@ struct pd_config {
 	/* set by the world, not by zoo.cfg */
 	uint64_t prng_seed; /* 0: derived from the start time */
 	bool force_sync;    /* forceSync: fdatasync the log before answering (default yes) */
+	uint64_t buggify_seed; /* the simulator's chaos (PD_BUGGIFY); 0 = off, never set by net/ */
 };
 
 /* Fills defaults (ZooKeeper's where it has them). */

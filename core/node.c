@@ -49,6 +49,13 @@ int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, u
 	pd_watch_init(&node->watches, &node->mem);
 	pd_map64_init(&node->overlay, &node->mem);
 	node_draw_snapshot_due(node);
+	if (cfg->buggify_seed != 0) {
+		uint32_t site;
+		pd_prng_seed(&node->buggify_prng, cfg->buggify_seed);
+		for (site = 0; site < PD_BUGGIFY_SITES; site++)
+			if (pd_prng_below(&node->buggify_prng, 4) == 0)
+				node->buggify_active |= 1u << site;
+	}
 	node->next_container_check_ms = now_ms + (uint64_t)cfg->container_check_interval_ms;
 	*out = node;
 	return 0;
@@ -172,6 +179,7 @@ void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out)
 	out->mem_used_bytes_peak = node->mem.used_bytes_peak;
 	out->mem_data_bytes = node->mem.used_bytes;
 	out->tree_blob_bytes = node->tree.blob_bytes;
+	out->buggify_fired = node->buggify_fired;
 }
 
 /* --- effects --- */
@@ -359,13 +367,22 @@ static void node_draw_snapshot_due(struct pd_node *node)
 	node->snap_bytes_due = half + (half > 0 ? pd_prng_below(&node->prng, half) : 0);
 }
 
+bool node_buggify(struct pd_node *node, enum pd_buggify_site site)
+{
+	if ((node->buggify_active & (1u << site)) == 0 || pd_prng_below(&node->buggify_prng, 100) >= 5)
+		return false;
+	node->buggify_fired++;
+	return true;
+}
+
 void node_count_for_snapshot(struct pd_node *node, size_t txn_len)
 {
 	struct pd_effect e;
 	node->snap_txns++;
 	node->snap_bytes += txn_len + PD_LOG_RECORD_HEADER_BYTES;
 	if (node->snap_txns <= node->snap_txns_due &&
-	    (node->cfg.snap_size_limit_bytes == 0 || node->snap_bytes <= node->snap_bytes_due))
+	    (node->cfg.snap_size_limit_bytes == 0 || node->snap_bytes <= node->snap_bytes_due) &&
+	    !PD_BUGGIFY(node, PD_BUGGIFY_SNAPSHOT_NOW))
 		return;
 	memset(&e, 0, sizeof(e));
 	e.type = PD_FX_SNAPSHOT;
@@ -713,6 +730,8 @@ static void node_arm_timer(struct pd_node *node)
 	if (node->timer_at_ms > node->now_ms)
 		return;
 	at = (node->now_ms / step + 1) * step;
+	if (PD_BUGGIFY(node, PD_BUGGIFY_EARLY_TIMER))
+		at = node->now_ms + 1; /* a tick that finds little to do */
 	memset(&e, 0, sizeof(e));
 	e.type = PD_FX_TIMER;
 	e.at_ms = at;

@@ -149,6 +149,7 @@ struct pd_node_stats {
 	uint64_t mem_used_bytes_peak; /* budgeted allocator */
 	uint64_t mem_data_bytes;      /* budgeted allocator now */
 	uint64_t tree_blob_bytes;
+	uint64_t buggify_fired; /* PD_BUGGIFY sites that fired (simulator only) */
 };
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
 /* Read-only look at one znode for checkers and tests (the simulator's

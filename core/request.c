@@ -1086,7 +1086,8 @@ void request_tick(struct pd_node *node)
 {
 	request_expire_sessions(node);
 	request_sessionless(node);
-	if (node->now_ms >= node->next_container_check_ms && !node->log_failed) {
+	if ((node->now_ms >= node->next_container_check_ms || PD_BUGGIFY(node, PD_BUGGIFY_REAP_NOW)) &&
+	    !node->log_failed) {
 		request_reap(node);
 		node->next_container_check_ms = node->now_ms + (uint64_t)node->cfg.container_check_interval_ms;
 	}

@@ -64,6 +64,19 @@ struct pd_conn {
 	struct latency_stats latency;
 };
 
+/* PD_BUGGIFY (STYLE §3 lesson 14): chaos the simulator turns on with
+ * cfg.buggify_seed.  Each site is activated or not once per node from that
+ * seed, and an active site fires on 5% of its passes.  Sites only take paths
+ * that are legal anyway (an early timer, a snapshot now, a reaper pass now),
+ * so that rare code runs often under the simulator. */
+enum pd_buggify_site {
+	PD_BUGGIFY_EARLY_TIMER = 0,
+	PD_BUGGIFY_SNAPSHOT_NOW,
+	PD_BUGGIFY_REAP_NOW,
+	PD_BUGGIFY_SITES,
+};
+#define PD_BUGGIFY(node, site) node_buggify((node), (site))
+
 struct prep_rec;
 struct prep_touch;
 struct prep_undo;
@@ -146,6 +159,10 @@ struct pd_node {
 	uint64_t snap_txns_due;    /* snapCount/2 + random [0, snapCount/2) */
 	uint64_t snap_bytes_due;   /* the same for snapSizeLimitInKb */
 	uint64_t snapshots_requested;
+	/* PD_BUGGIFY: its own generator, so turning it on changes nothing else */
+	struct pd_prng buggify_prng;
+	uint32_t buggify_active; /* bit per enum pd_buggify_site */
+	uint64_t buggify_fired;
 	uint32_t held_conns;  /* connections whose input waits for their writes */
 	bool log_failed;      /* between PD_EV_LOG_FAILED and PD_EV_LOG_OK */
 	uint64_t writes_refused; /* answered NOTREADONLY while the log was failing */
@@ -227,6 +244,8 @@ int node_log_txn(struct pd_node *node, const struct pend *p);
 void request_finish(struct pd_node *node, const struct pend *p);
 /* request.c: drops a transaction the log lost and tells its asker. */
 void request_drop(struct pd_node *node, const struct pend *p);
+/* node.c: true when an active PD_BUGGIFY site fires this time. */
+bool node_buggify(struct pd_node *node, enum pd_buggify_site site);
 /* node.c: counts an applied txn towards the next snapshot and asks the
  * driver for one (PD_FX_SNAPSHOT) when it is due. */
 void node_count_for_snapshot(struct pd_node *node, size_t txn_len);

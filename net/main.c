@@ -23,7 +23,8 @@ static void main_usage(FILE *f)
 		   "       paddock import ZK_DATADIR ZOO_CFG [ZK_DATALOGDIR]\n"
 		   "                                  migrate an Apache ZooKeeper 3.x data directory (its version-2/\n"
 		   "                                  snapshot.* and log.* files) into the empty dataDir of ZOO_CFG\n"
-		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--snap-count C] [--no-faults]\n"
+		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--snap-count C]\n"
+		   "                   [--no-faults] [--buggify]\n"
 		   "                                  run a simulated world (virtual time) from a seed; prints\n"
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation\n"
@@ -52,6 +53,10 @@ static int main_sim(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--no-faults") == 0) {
 			o.faults = false;
+			continue;
+		}
+		if (strcmp(argv[i], "--buggify") == 0) {
+			o.buggify = true;
 			continue;
 		}
 		if (v == NULL) {
@@ -85,11 +90,11 @@ static int main_sim(int argc, char **argv)
 	if (r.exit_code != 0)
 		printf("%s: violation: %s\n", banner, r.violation);
 	printf("virtual_ms=%llu events=%llu ops_ok=%llu ops_failed=%llu crashes=%llu reconnects=%llu acked_writes=%llu "
-	       "linearizable_ops=%llu watch_events=%llu\n",
+	       "linearizable_ops=%llu watch_events=%llu buggify_fired=%llu\n",
 	       (unsigned long long)r.virtual_ms, (unsigned long long)r.events, (unsigned long long)r.ops_ok,
 	       (unsigned long long)r.ops_failed, (unsigned long long)r.crashes, (unsigned long long)r.reconnects,
 	       (unsigned long long)r.acked_writes, (unsigned long long)r.history_ops,
-	       (unsigned long long)r.watch_events);
+	       (unsigned long long)r.watch_events, (unsigned long long)r.buggify_fired);
 	printf("wall_ms=%llu speed=%.0fx events_per_s=%.0f\n", (unsigned long long)wall,
 	       wall > 0 ? (double)r.virtual_ms / (double)wall : 0.0, wall > 0 ? (double)r.events * 1000.0 / (double)wall : 0.0);
 	printf("digest=0x%016llx\n", (unsigned long long)r.digest);

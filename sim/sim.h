@@ -32,6 +32,7 @@ struct sim_options {
 	uint32_t latency_us_max; /* one-way network latency, uniform in [20 us, max] */
 	uint32_t fsync_us_max;   /* fsync latency, uniform in [50 us, max] */
 	uint32_t snap_count;     /* the servers' snapCount */
+	bool buggify;            /* turn on the core's PD_BUGGIFY sites (from the seed) */
 	uint32_t bugs;           /* SIM_BUG_*: planted driver bugs, to show the checkers fire */
 };
 
@@ -63,6 +64,7 @@ struct sim_result {
 	uint64_t watch_events; /* watch events, each matched to one registration */
 	uint64_t snapshots;    /* snapshots made durable */
 	uint64_t snapshot_boots; /* restarts that started from a snapshot */
+	uint64_t buggify_fired;  /* PD_BUGGIFY sites that fired */
 	uint64_t lin_gave_up;  /* histories whose search hit its step bound */
 };
 

@@ -575,6 +575,8 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 		return;
 	}
 	cfg.prng_seed = pd_prng_next(&w->prng) | 1;
+	if (w->opt.buggify)
+		cfg.buggify_seed = pd_prng_next(&w->prng) | 1;
 	s->gen++;
 	s->next_core_id = 1;
 	if (pd_node_create(&cfg, al, sim_server_now_ms(w, s), SIM_WALL_BASE_MS, &s->node, errmsg, sizeof(errmsg)) != 0) {
@@ -644,6 +646,14 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 	}
 }
 
+/* Figures a node keeps, gathered before it goes. */
+static void sim_collect(struct sim_world *w, struct sim_server *s)
+{
+	struct pd_node_stats st;
+	pd_node_get_stats(s->node, &st);
+	w->res->buggify_fired += st.buggify_fired;
+}
+
 static void sim_server_crash(struct sim_world *w, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
@@ -665,6 +675,7 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 	s->snap_writing = false; /* the snapshot being written is lost */
 	s->snap_due = false;
 	s->up = false;
+	sim_collect(w, s);
 	pd_effects_free(s->node, &s->fx);
 	pd_node_destroy(s->node);
 	s->node = NULL;
@@ -837,6 +848,7 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	for (i = 0; i < w.opt.servers; i++) {
 		struct sim_server *s = &w.servers[i];
 		if (s->node != NULL) {
+			sim_collect(&w, s);
 			pd_effects_free(s->node, &s->fx);
 			pd_node_destroy(s->node);
 		}

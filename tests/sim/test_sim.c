@@ -7,6 +7,7 @@
  *  - every checker can fail: each bug planted in the world's driver makes
  *    some seed end with a correctness violation (exit code 129), the
  *    linearizability check of the znode histories included;
+ *  - 200 seeds with the core's PD_BUGGIFY sites on run clean (and replay);
  *  - SIM_SEEDS seeds (default 1000) of a standalone server with crashes,
  *    torn unsynced writes, client reconnects and clock skew run clean.
  */
@@ -108,6 +109,30 @@ static void test_checker_recovery_from_snapshots(void **state)
 	expect_caught(SIM_BUG_TRIM_PAST_SNAPSHOT, "after its snapshot");
 }
 
+/* The core's PD_BUGGIFY sites fire (seed-chosen), and the runs stay clean
+ * and deterministic. */
+static void test_buggify_seeds_run_clean(void **state)
+{
+	struct sim_options o;
+	struct sim_result r, again;
+	uint64_t seed, fired = 0;
+	(void)state;
+	for (seed = 1; seed <= 200; seed++) {
+		sim_options_default(&o);
+		o.seed = seed;
+		o.buggify = true;
+		sim_run(&o, &r);
+		if (r.exit_code != 0)
+			fail_msg("seed=%llu with buggify: exit %d: %s", (unsigned long long)seed, r.exit_code, r.violation);
+		fired += r.buggify_fired;
+		if (seed <= 3) {
+			sim_run(&o, &again);
+			assert_true(again.digest == r.digest);
+		}
+	}
+	assert_true(fired > 100);
+}
+
 static void test_many_seeds_run_clean(void **state)
 {
 	const char *env = getenv("SIM_SEEDS");
@@ -146,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_checker_sequential_numbers),
 		cmocka_unit_test(test_checker_watch_before_new_data),
 		cmocka_unit_test(test_checker_recovery_from_snapshots),
+		cmocka_unit_test(test_buggify_seeds_run_clean),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
