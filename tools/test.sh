@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole test suite of an already configured build tree (default build/).
-#   tools/test.sh                 every test of build/ (unit, tool, net, diff, kazoo, fuzz)
+#   tools/test.sh                 every test of build/ (unit, tool, sim, net, diff, kazoo, fuzz)
 #   tools/test.sh --sanitize      configure+build build-asan/ (ASan+UBSan) and run its unit,
-#                                 tool, fuzz and net tests (the slow kazoo/diff groups excluded)
+#                                 tool, sim, fuzz and net tests (the slow kazoo/diff groups excluded)
 #   tools/test.sh --fuzz          build the libFuzzer target with clang in build-fuzz/ and run
-#                                 the fuzz group there (corpus replay + 30 s bounded fuzzing)
+#                                 the fuzz group there (corpus replay + a deterministic bounded
+#                                 fuzzing run: seed 1, 100,000 inputs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
