@@ -28,6 +28,9 @@ static void main_usage(FILE *f)
 		   "                                  run a simulated world (virtual time) from a seed; prints\n"
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation\n"
+		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
+		   "                                  a zkCli-like shell (create [-s] [-e], ls, get, set, delete,\n"
+		   "                                  deleteall, stat, sync); commands from stdin without COMMAND\n"
 		   "       paddock version            print the version\n");
 }
 
@@ -114,6 +117,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "sim") == 0)
 		return main_sim(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "shell") == 0)
+		return net_shell(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "server") == 0)
 		return net_server_run(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "status") == 0)

@@ -17,6 +17,8 @@ int net_load_config(const char *path, struct pd_config *cfg, char *errmsg, size_
 int net_server_run(const char *config_path);
 /* `paddock import`: ZooKeeper data into the empty dataDir of zoo.cfg; returns the exit code. */
 int net_import(const char *zk_data_dir, const char *config_path, const char *zk_log_dir);
+/* `paddock shell -server h:p[,h:p] [cmd]`: a zkCli-like shell; returns the exit code. */
+int net_shell(int argc, char **argv);
 /* `paddock status zoo.cfg`: prints the Mode line; returns the exit code. */
 int net_status(const char *config_path);
 

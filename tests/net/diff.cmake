@@ -21,3 +21,4 @@ pd_add_py_test(differential_selfcheck SCRIPT tests/net/test_differential.py
 pd_add_py_test(kazoo_suite SCRIPT tests/net/run_kazoo_suite.py
   ARGS --compare LABELS kazoo TIMEOUT 1200)
 pd_add_py_test(zookeeper_import SCRIPT tests/net/test_import.py LABELS diff TIMEOUT 300)
+pd_add_py_test(shell_vs_zookeeper SCRIPT tests/net/test_shell.py LABELS diff TIMEOUT 180)
