@@ -78,8 +78,6 @@ static void node_conn_free(struct pd_node *node, struct pd_conn *conn)
 		if (s != NULL && s->conn == conn->id)
 			s->conn = PD_CONN_NONE;
 	}
-	if (conn->held)
-		node->held_conns--;
 	pd_auth_free(&node->mem, &conn->auth);
 	pd_buf_free(&node->io_mem, &conn->in);
 	node->conns[conn->id] = NULL;
@@ -111,6 +109,7 @@ void pd_node_destroy(struct pd_node *node)
 			node_conn_free(node, node->conns[i]);
 	node_pending_free(node);
 	prep_overlay_free(node);
+	pd_mem_free(&node->io_mem, node->held, (size_t)node->held_cap * sizeof(uint32_t));
 	pd_mem_free(&node->mem, node->conns, node->conns_cap * sizeof(*node->conns));
 	pd_buf_free(&node->io_mem, &node->txn);
 	pd_buf_free(&node->io_mem, &node->scratch);
@@ -130,6 +129,22 @@ void pd_node_destroy(struct pd_node *node)
 	pd_acl_table_free(&node->acls);
 	mem = node->mem;
 	pd_mem_free(&mem, node, sizeof(*node));
+}
+
+void node_loaded(struct pd_node *node, pd_zxid zxid)
+{
+	node->last_zxid = zxid;
+	node->next_zxid = zxid;
+	node->durable_zxid = zxid;
+}
+
+void node_release_acl_map(struct pd_node *node, struct pd_map64 *acl_map)
+{
+	uint32_t pos = 0;
+	void *v;
+	while ((v = pd_map64_next(acl_map, &pos, NULL)) != NULL)
+		pd_acl_unref(&node->acls, (uint32_t)((uintptr_t)v - 1));
+	pd_map64_free(acl_map);
 }
 
 int pd_node_stat(const struct pd_node *node, const char *path, size_t len, struct pd_stat *out)
@@ -395,17 +410,45 @@ void node_count_for_snapshot(struct pd_node *node, size_t txn_len)
 	node_draw_snapshot_due(node);
 }
 
-/* PD_EV_LOG_DURABLE: apply and answer, in zxid order, everything the log
- * now holds; then let held connections read on. */
-/* Let held connections read on once their writes are done with. */
+static void node_conn_hold(struct pd_node *node, struct pd_conn *conn);
+
+static bool node_resumable(const struct pd_conn *conn)
+{
+	return conn != NULL && conn->held && conn->pending_writes == 0 && conn->state != CONN_CONNECTING;
+}
+
+/* Let held connections read on once their writes are done with.  Only the
+ * held ones are looked at (this runs after every durable batch). */
 static void node_resume_held(struct pd_node *node)
 {
-	uint32_t i;
-	for (i = 0; node->held_conns > 0 && i < node->conns_cap; i++) {
-		struct pd_conn *conn = node->conns[i];
-		if (conn != NULL && conn->held && conn->pending_writes == 0 && conn->state != CONN_CONNECTING)
-			node_conn_resume(node, conn);
+	uint32_t n = node->held_count, i, kept = 0;
+	if (node->held_overflow) {
+		/* the list missed some: a full scan, then start the list afresh */
+		node->held_overflow = false;
+		node->held_count = 0;
+		for (i = 0; i < node->conns_cap; i++) {
+			struct pd_conn *conn = node->conns[i];
+			if (node_resumable(conn))
+				node_conn_resume(node, conn);
+			else if (conn != NULL && conn->held) {
+				conn->held = false;
+				node_conn_hold(node, conn);
+			}
+		}
+		return;
 	}
+	if (n == 0)
+		return;
+	/* Resuming can hold a connection again, which appends past n. */
+	for (i = 0; i < n; i++) {
+		struct pd_conn *conn = node_conn(node, node->held[i]);
+		if (node_resumable(conn))
+			node_conn_resume(node, conn);
+		else if (conn != NULL && conn->held)
+			node->held[kept++] = node->held[i];
+	}
+	memmove(node->held + kept, node->held + n, (node->held_count - n) * sizeof(uint32_t));
+	node->held_count -= n - kept;
 }
 
 /* PD_EV_LOG_FAILED: what was not durable will never be.  Drop it all, in
@@ -424,11 +467,12 @@ static void node_log_failed(struct pd_node *node)
 	}
 	/* every pending txn is gone, so every change record is */
 	prep_overlay_clear(node);
-	node->next_zxid = node->last_zxid;
-	node->durable_zxid = node->last_zxid;
+	node_loaded(node, node->last_zxid);
 	node_resume_held(node);
 }
 
+/* PD_EV_LOG_DURABLE: apply and answer, in zxid order, everything the log
+ * now holds; then let held connections read on. */
 static void node_durable(struct pd_node *node, pd_zxid zxid)
 {
 	struct pend_queue *q = &node->pending;
@@ -474,8 +518,7 @@ int pd_node_replay(struct pd_node *node, const uint8_t *txn, size_t len, uint64_
 	rc = apply_txn(node, txn, len, &hdr);
 	node->fx = NULL;
 	pd_effects_free(node, &scratch);
-	node->next_zxid = node->last_zxid;
-	node->durable_zxid = node->last_zxid;
+	node_loaded(node, node->last_zxid);
 	/* Replayed errors (a create the tree already has...) are expected;
 	 * only undecodable bytes are a failure. */
 	return rc == PD_EPROTO ? PD_EPROTO : 0;
@@ -615,10 +658,17 @@ static int node_try_fourlw(struct pd_node *node, struct pd_conn *conn, const uin
 
 static void node_conn_hold(struct pd_node *node, struct pd_conn *conn)
 {
-	if (!conn->held) {
-		conn->held = true;
-		node->held_conns++;
+	uint32_t head = 0; /* a plain array: a ring that never wraps */
+	if (conn->held)
+		return;
+	conn->held = true;
+	if (node->held_overflow ||
+	    pd_ring_reserve(&node->io_mem, (void **)&node->held, &head, node->held_count, &node->held_cap,
+			    sizeof(uint32_t)) != 0) {
+		node->held_overflow = true; /* found by a full scan */
+		return;
 	}
+	node->held[node->held_count++] = conn->id;
 }
 
 /* Processes complete frames in p[0..len).  Returns the bytes consumed, or
@@ -678,7 +728,6 @@ void node_conn_resume(struct pd_node *node, struct pd_conn *conn)
 {
 	size_t used;
 	conn->held = false;
-	node->held_conns--;
 	if (conn->in.len == 0)
 		return;
 	used = node_conn_frames(node, conn, conn->in.data, conn->in.len);

@@ -163,7 +163,13 @@ struct pd_node {
 	struct pd_prng buggify_prng;
 	uint32_t buggify_active; /* bit per enum pd_buggify_site */
 	uint64_t buggify_fired;
-	uint32_t held_conns;  /* connections whose input waits for their writes */
+	/* connections whose input waits for their writes, by id (an entry may
+	 * be stale: its connection gone or no longer held; it is dropped when
+	 * seen).  If the list could not grow, every connection is scanned. */
+	uint32_t *held;
+	uint32_t held_count;
+	uint32_t held_cap;
+	bool held_overflow;
 	bool log_failed;      /* between PD_EV_LOG_FAILED and PD_EV_LOG_OK */
 	uint64_t writes_refused; /* answered NOTREADONLY while the log was failing */
 	uint64_t timer_at_ms;
@@ -246,6 +252,11 @@ void request_finish(struct pd_node *node, const struct pend *p);
 void request_drop(struct pd_node *node, const struct pend *p);
 /* node.c: true when an active PD_BUGGIFY site fires this time. */
 bool node_buggify(struct pd_node *node, enum pd_buggify_site site);
+/* node.c: after a snapshot or a ZooKeeper snapshot loaded, the node is at zxid. */
+void node_loaded(struct pd_node *node, pd_zxid zxid);
+/* node.c: drops the reference a loader took on each ACL in acl_map (values
+ * are index + 1), and the map. */
+void node_release_acl_map(struct pd_node *node, struct pd_map64 *acl_map);
 /* node.c: counts an applied txn towards the next snapshot and asks the
  * driver for one (PD_FX_SNAPSHOT) when it is due. */
 void node_count_for_snapshot(struct pd_node *node, size_t txn_len);

@@ -389,9 +389,7 @@ static int snap_load_body(struct snap_load *l, uint64_t now_ms)
 		return snap_fail(l, PD_EPROTO, "no end seal where the nodes end");
 	if (pd_crc32c(0, r->p, r->len - 4) != pd_be32(h + 4))
 		return snap_fail(l, PD_EPROTO, "checksum mismatch");
-	node->last_zxid = zxid;
-	node->next_zxid = zxid;
-	node->durable_zxid = zxid;
+	node_loaded(node, zxid);
 	return 0;
 }
 
@@ -399,8 +397,6 @@ int pd_snap_load(struct pd_node *node, const uint8_t *p, size_t len, uint64_t no
 		 size_t errmsg_size)
 {
 	struct snap_load l;
-	uint32_t pos = 0;
-	void *v;
 	int rc;
 	PD_ASSERT(node->conn_count == 0 && node->pending.count == 0);
 	memset(&l, 0, sizeof(l));
@@ -411,10 +407,7 @@ int pd_snap_load(struct pd_node *node, const uint8_t *p, size_t len, uint64_t no
 	l.errmsg_size = errmsg_size;
 	pd_map64_init(&l.acl_map, &node->io_mem);
 	rc = snap_load_body(&l, now_ms);
-	/* the loader's own reference on each ACL it interned */
-	while ((v = pd_map64_next(&l.acl_map, &pos, NULL)) != NULL)
-		pd_acl_unref(&node->acls, (uint32_t)((uintptr_t)v - 1));
-	pd_map64_free(&l.acl_map);
+	node_release_acl_map(node, &l.acl_map); /* the loader's own references */
 	pd_mem_free(&node->io_mem, l.ord_idx, (size_t)l.nodes * sizeof(uint32_t));
 	pd_mem_free(&node->io_mem, l.ord_plen, (size_t)l.nodes * sizeof(uint32_t));
 	return rc;

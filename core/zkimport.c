@@ -213,9 +213,7 @@ static int zk_load_snapshot(struct zk_load *l, const uint8_t *p, size_t len, pd_
 		if ((uint64_t)sum != pd_adler32(1, p, sealed))
 			return zk_fail(l, PD_EPROTO, "Adler-32 mismatch");
 	}
-	l->node->last_zxid = zxid;
-	l->node->next_zxid = zxid;
-	l->node->durable_zxid = zxid;
+	node_loaded(l->node, zxid);
 	return 0;
 }
 
@@ -223,8 +221,6 @@ int pd_zk_snapshot_load(struct pd_node *node, const uint8_t *p, size_t len, pd_z
 			char *errmsg, size_t errmsg_size)
 {
 	struct zk_load l;
-	uint32_t pos = 0;
-	void *v;
 	int rc;
 	PD_ASSERT(node->conn_count == 0 && node->pending.count == 0);
 	memset(&l, 0, sizeof(l));
@@ -234,9 +230,7 @@ int pd_zk_snapshot_load(struct pd_node *node, const uint8_t *p, size_t len, pd_z
 	l.errmsg_size = errmsg_size;
 	pd_map64_init(&l.acls, &node->io_mem);
 	rc = zk_load_snapshot(&l, p, len, zxid);
-	while ((v = pd_map64_next(&l.acls, &pos, NULL)) != NULL)
-		pd_acl_unref(&node->acls, (uint32_t)((uintptr_t)v - 1));
-	pd_map64_free(&l.acls);
+	node_release_acl_map(node, &l.acls); /* the loader's own references */
 	return rc;
 }
 
