@@ -16,6 +16,8 @@
 #define ZKC_OP_PING 11
 #define ZKC_OP_GETCHILDREN2 12
 #define ZKC_OP_SETWATCHES 101
+#define ZKC_OP_SETWATCHES2 105
+#define ZKC_OP_ADDWATCH 106
 #define ZKC_OP_CLOSESESSION (-11)
 #define ZKC_ERR_NONODE (-101)
 #define ZKC_FRAME_MAX (16u << 20)
@@ -30,6 +32,7 @@ struct zkc_req {
 	int32_t xid;
 	int32_t op;
 	bool watch;
+	int32_t add_mode; /* addWatch: its mode; -1 otherwise */
 	char *path;
 	uint8_t *frame; /* kept until sent, for requests made while connecting */
 	size_t frame_len;
@@ -66,6 +69,7 @@ struct zkc {
 	int64_t last_zxid;
 	int32_t next_xid;
 	uint64_t last_send_ms;
+	uint64_t last_recv_ms; /* the transport's last sign of life */
 	struct zkc_buf out;
 	struct zkc_buf in;
 	struct zkc_req *waiting; /* made while not connected: sent after the handshake */
@@ -76,6 +80,7 @@ struct zkc {
 	size_t flight_count;
 	size_t flight_cap;
 	struct zkc_set data_w, exist_w, child_w;
+	struct zkc_set persist_w, recursive_w; /* addWatch: kept until the session ends */
 	struct zkc_queue results;
 	struct zkc_queue events;
 	uint8_t *last_body;
@@ -275,6 +280,8 @@ void zkc_free(struct zkc *c)
 	zkc_set_free(&c->data_w);
 	zkc_set_free(&c->exist_w);
 	zkc_set_free(&c->child_w);
+	zkc_set_free(&c->persist_w);
+	zkc_set_free(&c->recursive_w);
 	free(c);
 }
 
@@ -311,6 +318,7 @@ void zkc_on_connected(struct zkc *c, uint64_t now_ms)
 	zkc_add(&c->out, "", 1); /* readOnly: false */
 	zkc_patch_len(&c->out, at);
 	c->last_send_ms = now_ms;
+	c->last_recv_ms = now_ms;
 }
 
 static void zkc_flight_push(struct zkc *c, const struct zkc_req *r)
@@ -343,15 +351,21 @@ static void zkc_established(struct zkc *c, uint64_t now_ms)
 {
 	size_t i;
 	c->state = ZKC_CONNECTED;
-	if (c->data_w.count + c->exist_w.count + c->child_w.count > 0) {
+	if (c->data_w.count + c->exist_w.count + c->child_w.count + c->persist_w.count + c->recursive_w.count > 0) {
+		/* setWatches2 only when there are persistent watches, as the Java client does */
+		bool two = c->persist_w.count + c->recursive_w.count > 0;
 		size_t at = c->out.len;
 		zkc_i32(&c->out, 0);
 		zkc_i32(&c->out, ZKC_XID_SETWATCHES);
-		zkc_i32(&c->out, ZKC_OP_SETWATCHES);
+		zkc_i32(&c->out, two ? ZKC_OP_SETWATCHES2 : ZKC_OP_SETWATCHES);
 		zkc_i64(&c->out, c->last_zxid);
 		zkc_set_vector(&c->out, &c->data_w);
 		zkc_set_vector(&c->out, &c->exist_w);
 		zkc_set_vector(&c->out, &c->child_w);
+		if (two) {
+			zkc_set_vector(&c->out, &c->persist_w);
+			zkc_set_vector(&c->out, &c->recursive_w);
+		}
 		zkc_patch_len(&c->out, at);
 	}
 	for (i = 0; i < c->waiting_count; i++) {
@@ -386,10 +400,19 @@ void zkc_on_closed(struct zkc *c, uint64_t now_ms)
 	}
 }
 
-void zkc_on_tick(struct zkc *c, uint64_t now_ms)
+bool zkc_on_tick(struct zkc *c, uint64_t now_ms)
 {
+	uint64_t quiet = now_ms > c->last_recv_ms ? now_ms - c->last_recv_ms : 0;
+	if (!c->transport)
+		return false;
+	/* ZooKeeper's client deadlines: the handshake gets the session timeout
+	 * shared among the servers; a session two thirds of it */
+	if (c->state == ZKC_CONNECTING && quiet >= (uint64_t)c->timeout_ms / c->server_count)
+		return true;
+	if (c->state == ZKC_CONNECTED && quiet >= (uint64_t)c->timeout_ms * 2 / 3)
+		return true;
 	/* a ping when the connection has been quiet a third of the timeout */
-	if (c->state == ZKC_CONNECTED && c->transport && now_ms - c->last_send_ms >= (uint64_t)c->timeout_ms / 3) {
+	if (c->state == ZKC_CONNECTED && now_ms - c->last_send_ms >= (uint64_t)c->timeout_ms / 3) {
 		size_t at = c->out.len;
 		zkc_i32(&c->out, 0);
 		zkc_i32(&c->out, ZKC_XID_PING);
@@ -397,6 +420,7 @@ void zkc_on_tick(struct zkc *c, uint64_t now_ms)
 		zkc_patch_len(&c->out, at);
 		c->last_send_ms = now_ms;
 	}
+	return false;
 }
 
 const uint8_t *zkc_output(const struct zkc *c, size_t *len)
@@ -422,6 +446,7 @@ static int32_t zkc_request(struct zkc *c, int32_t op, const char *path, bool wat
 	r.xid = c->next_xid++;
 	r.op = op;
 	r.watch = watch;
+	r.add_mode = -1;
 	r.path = strdup(path != NULL ? path : "");
 	if (r.path == NULL)
 		abort();
@@ -525,6 +550,22 @@ int32_t zkc_set_data(struct zkc *c, const char *path, const void *data, size_t l
 	return xid;
 }
 
+int32_t zkc_add_watch(struct zkc *c, const char *path, int32_t mode)
+{
+	struct zkc_buf b = {0};
+	int32_t xid;
+	zkc_str(&b, path);
+	zkc_i32(&b, mode);
+	xid = zkc_request(c, ZKC_OP_ADDWATCH, path, false, &b);
+	free(b.p);
+	/* the request is the newest one, waiting or in flight */
+	if (c->waiting_count > 0 && c->waiting[c->waiting_count - 1].xid == xid)
+		c->waiting[c->waiting_count - 1].add_mode = mode;
+	else if (c->flight_count > 0)
+		c->flight[(c->flight_head + c->flight_count - 1) % c->flight_cap].add_mode = mode;
+	return xid;
+}
+
 int32_t zkc_close_session(struct zkc *c)
 {
 	return zkc_request(c, ZKC_OP_CLOSESESSION, NULL, false, NULL);
@@ -603,6 +644,8 @@ static int zkc_frame(struct zkc *c, const uint8_t *p, size_t len, uint64_t now_m
 		else
 			zkc_set_add(&c->exist_w, r->path);
 	}
+	if (r->op == ZKC_OP_ADDWATCH && err == 0)
+		zkc_set_add(r->add_mode == ZKC_WATCH_PERSISTENT ? &c->persist_w : &c->recursive_w, r->path);
 	if (r->op == ZKC_OP_CLOSESESSION && err == 0)
 		c->state = ZKC_CLOSED;
 	zkc_result_add(c, xid, r->op, err, zxid, p + 16, len - 16);
@@ -615,6 +658,7 @@ static int zkc_frame(struct zkc *c, const uint8_t *p, size_t len, uint64_t now_m
 int zkc_on_data(struct zkc *c, const uint8_t *p, size_t len, uint64_t now_ms)
 {
 	size_t off = 0;
+	c->last_recv_ms = now_ms;
 	zkc_add(&c->in, p, len);
 	while (c->in.len - off >= 4) {
 		uint32_t n = zkc_be32(c->in.p + off);

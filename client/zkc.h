@@ -64,7 +64,11 @@ void zkc_on_connected(struct zkc *c, uint64_t now_ms);
 /* Returns 0, or -1 if the bytes make no sense (the transport should close). */
 int zkc_on_data(struct zkc *c, const uint8_t *p, size_t len, uint64_t now_ms);
 void zkc_on_closed(struct zkc *c, uint64_t now_ms);
-void zkc_on_tick(struct zkc *c, uint64_t now_ms);
+/* Pings when the session has been quiet.  Returns true when the transport
+ * has heard nothing for too long (the handshake for the session timeout
+ * over the number of servers, a session for two thirds of its timeout):
+ * the caller closes it and calls zkc_on_closed, as ZooKeeper's client does. */
+bool zkc_on_tick(struct zkc *c, uint64_t now_ms);
 
 const uint8_t *zkc_output(const struct zkc *c, size_t *len);
 void zkc_output_done(struct zkc *c, size_t n);
@@ -77,6 +81,13 @@ int32_t zkc_get_data(struct zkc *c, const char *path, bool watch);
 int32_t zkc_set_data(struct zkc *c, const char *path, const void *data, size_t len, int32_t version);
 int32_t zkc_get_children(struct zkc *c, const char *path, bool watch);
 int32_t zkc_sync(struct zkc *c, const char *path);
+/* addWatch: a persistent watch on path (ZKC_WATCH_PERSISTENT) or on path
+ * and everything below it (ZKC_WATCH_PERSISTENT_RECURSIVE); it fires for
+ * every change until the session ends and is re-registered (setWatches2)
+ * after a reconnect. */
+#define ZKC_WATCH_PERSISTENT 0
+#define ZKC_WATCH_PERSISTENT_RECURSIVE 1
+int32_t zkc_add_watch(struct zkc *c, const char *path, int32_t mode);
 int32_t zkc_close_session(struct zkc *c);
 
 bool zkc_next_result(struct zkc *c, struct zkc_result *out);

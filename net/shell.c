@@ -155,7 +155,8 @@ static int shell_wait(struct shell *sh, int32_t xid, struct zkc_result *out)
 				}
 			}
 		}
-		zkc_on_tick(sh->c, net_now_ms());
+		if (zkc_on_tick(sh->c, net_now_ms()))
+			shell_drop(sh); /* the server went quiet: the next one */
 	}
 	return -1;
 }
@@ -362,9 +363,33 @@ static int shell_command(struct shell *sh, char *line)
 		printf("Sync is OK\n");
 		return 0;
 	}
+	if (strcmp(argv[0], "addWatch") == 0) {
+		/* addWatch [-m PERSISTENT|PERSISTENT_RECURSIVE] path; zkCli's default is recursive */
+		int32_t mode = ZKC_WATCH_PERSISTENT_RECURSIVE;
+		const char *path = argv[1];
+		if (strcmp(argv[1], "-m") == 0) {
+			if (argc < 4)
+				goto usage;
+			if (strcmp(argv[2], "PERSISTENT") == 0)
+				mode = ZKC_WATCH_PERSISTENT;
+			else if (strcmp(argv[2], "PERSISTENT_RECURSIVE") != 0) {
+				printf("Unsupported mode: %s\n", argv[2]);
+				return -1;
+			}
+			path = argv[3];
+		}
+		if (shell_wait(sh, zkc_add_watch(sh->c, path, mode), &r) != 0)
+			goto lost;
+		if (r.err != 0) {
+			shell_error(r.err, path);
+			return -1;
+		}
+		return 0;
+	}
 usage:
 	printf("ZooKeeper -server host:port cmd args\n\tcreate [-s] [-e] path [data]\n\tls path\n\tget path\n"
-	       "\tset path data\n\tdelete path\n\tdeleteall path\n\tstat path\n\tsync path\n\tquit\n");
+	       "\tset path data\n\tdelete path\n\tdeleteall path\n\tstat path\n\tsync path\n"
+	       "\taddWatch [-m mode] path\n\tquit\n");
 	return -1;
 lost:
 	printf("KeeperErrorCode = ConnectionLoss\n");

@@ -26,6 +26,17 @@ delete /s
 deleteall /s
 ls /
 sync /
+addWatch /w
+create /w x
+create /w/c y
+set /w/c z
+delete /w/c
+addWatch -m PERSISTENT /p
+create /p 1
+create /p/q 2
+set /p 3
+delete /p/q
+addWatch -m BOGUS /p
 get /nope
 """
 
@@ -56,6 +67,12 @@ class ShellTest(unittest.TestCase):
                      "Ephemerals cannot have children: /s/e/child", "Node not empty: /s", "[zookeeper]",
                      "Sync is OK"):
             self.assertIn(line + "\n", out)
+        # the persistent watches fired for every change, in order, and never ran out
+        events = re.findall(r"^WatchedEvent state:SyncConnected type:(\w+) path:(\S+)$", out, flags=re.M)
+        self.assertEqual(events, [("NodeCreated", "/w"), ("NodeCreated", "/w/c"), ("NodeDataChanged", "/w/c"),
+                                  ("NodeDeleted", "/w/c"), ("NodeCreated", "/p"), ("NodeChildrenChanged", "/p"),
+                                  ("NodeDataChanged", "/p"), ("NodeChildrenChanged", "/p")])
+        self.assertIn("Unsupported mode: BOGUS\n", out)
 
     def test_one_command_from_the_command_line(self):
         with harness.PaddockServer() as srv:

@@ -265,12 +265,72 @@ static void test_expired_while_away(void **state)
 	assert_int_equal(zkc_state(SIDES[1].c), ZKC_CONNECTED); /* its pings kept it alive */
 }
 
+/* addWatch: a recursive watch fires for every change below it, many
+ * times, and after a reconnect setWatches2 brings it back. */
+static void test_persistent_watch_survives_a_reconnect(void **state)
+{
+	struct zkc *a = SIDES[0].c, *b = SIDES[1].c;
+	struct zkc_event e;
+	int32_t x;
+	int i;
+	(void)state;
+	x = zkc_add_watch(a, "/p", ZKC_WATCH_PERSISTENT_RECURSIVE);
+	pump();
+	expect_result(a, x, 0);
+	x = zkc_create(b, "/p", "", 0, 0);
+	pump();
+	expect_result(b, x, 0);
+	assert_true(zkc_next_event(a, &e));
+	assert_int_equal(e.type, 1);
+	assert_string_equal(e.path, "/p");
+	for (i = 0; i < 3; i++) {
+		if (i == 1) { /* away and back on the same session */
+			drop_transport(&SIDES[0]);
+			pump();
+			assert_int_equal(zkc_state(a), ZKC_CONNECTED);
+		}
+		x = zkc_set_data(b, "/p", "v", 1, -1);
+		pump();
+		expect_result(b, x, 0);
+		assert_true(zkc_next_event(a, &e));
+		assert_int_equal(e.type, 3);
+		assert_string_equal(e.path, "/p");
+	}
+	x = zkc_create(b, "/p/deep", "", 0, 0);
+	pump();
+	expect_result(b, x, 0);
+	assert_true(zkc_next_event(a, &e));
+	assert_int_equal(e.type, 1);
+	assert_string_equal(e.path, "/p/deep");
+	assert_false(zkc_next_event(a, &e));
+}
+
+/* A server that goes quiet: the client pings at a third of the timeout,
+ * and gives the transport up at two thirds, as ZooKeeper's client does. */
+static void test_quiet_server_is_given_up(void **state)
+{
+	struct zkc *a = SIDES[0].c;
+	size_t len;
+	(void)state;
+	assert_false(zkc_on_tick(a, NOW + 1000));
+	assert_false(zkc_on_tick(a, NOW + 2100)); /* a ping goes out */
+	(void)zkc_output(a, &len);
+	assert_true(len > 0);
+	assert_false(zkc_on_tick(a, NOW + 3900));
+	assert_true(zkc_on_tick(a, NOW + 4000)); /* 6000 * 2 / 3 without a byte */
+	zkc_on_closed(a, NOW + 4000);
+	assert_int_equal(zkc_state(a), ZKC_CONNECTING);
+	assert_false(zkc_on_tick(a, NOW + 9000)); /* no transport: nothing to give up */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_requests_and_a_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_survives_a_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_while_away, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persistent_watch_survives_a_reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quiet_server_is_given_up, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
