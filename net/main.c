@@ -24,13 +24,15 @@ static void main_usage(FILE *f)
 		   "                                  migrate an Apache ZooKeeper 3.x data directory (its version-2/\n"
 		   "                                  snapshot.* and log.* files) into the empty dataDir of ZOO_CFG\n"
 		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--snap-count C]\n"
-		   "                   [--no-faults] [--buggify]\n"
-		   "                                  run a simulated world (virtual time) from a seed; prints\n"
+		   "                   [--liveness-seconds L] [--no-faults] [--buggify]\n"
+		   "                                  run a simulated world (virtual time) from a seed: S seconds\n"
+		   "                                  of faults, then L healed (every client must write); prints\n"
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
 		   "                                  a zkCli-like shell (create [-s] [-e], ls, get, set, delete,\n"
-		   "                                  deleteall, stat, sync); commands from stdin without COMMAND\n"
+		   "                                  deleteall, stat, sync, addWatch);\n"
+		   "                                  commands from stdin without COMMAND\n"
 		   "       paddock version            print the version\n");
 }
 
@@ -70,6 +72,8 @@ static int main_sim(int argc, char **argv)
 			o.seed = strtoull(v, NULL, 0);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			o.duration_ms = strtoull(v, NULL, 10) * 1000;
+		else if (strcmp(argv[i], "--liveness-seconds") == 0)
+			o.liveness_ms = strtoull(v, NULL, 10) * 1000;
 		else if (strcmp(argv[i], "--servers") == 0)
 			o.servers = (uint32_t)strtoul(v, NULL, 10);
 		else if (strcmp(argv[i], "--clients") == 0)
@@ -98,6 +102,12 @@ static int main_sim(int argc, char **argv)
 	       (unsigned long long)r.ops_failed, (unsigned long long)r.crashes, (unsigned long long)r.reconnects,
 	       (unsigned long long)r.acked_writes, (unsigned long long)r.history_ops,
 	       (unsigned long long)r.watch_events, (unsigned long long)r.buggify_fired);
+	printf("sessions=%llu expired=%llu read_timeouts=%llu partitions=%llu clogs=%llu lossy_spells=%llu resets=%llu pauses=%llu "
+	       "retransmits=%llu duplicates=%llu reordered=%llu snapshots=%llu snapshot_boots=%llu\n",
+	       (unsigned long long)r.sessions, (unsigned long long)r.expired, (unsigned long long)r.read_timeouts,
+	       (unsigned long long)r.partitions, (unsigned long long)r.clogs, (unsigned long long)r.lossy_spells,
+	       (unsigned long long)r.resets, (unsigned long long)r.pauses, (unsigned long long)r.retransmits, (unsigned long long)r.duplicates,
+	       (unsigned long long)r.reordered, (unsigned long long)r.snapshots, (unsigned long long)r.snapshot_boots);
 	printf("wall_ms=%llu speed=%.0fx events_per_s=%.0f\n", (unsigned long long)wall,
 	       wall > 0 ? (double)r.virtual_ms / (double)wall : 0.0, wall > 0 ? (double)r.events * 1000.0 / (double)wall : 0.0);
 	printf("digest=0x%016llx\n", (unsigned long long)r.digest);

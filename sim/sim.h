@@ -8,11 +8,16 @@
  * world is a value: no globals, so two worlds can run side by side, and the
  * same seed gives the same run, bit for bit (the trace digest says so).
  *
- * First step (this file's scope today): standalone servers, simulated
- * clients that create, set, read and hold ephemerals and reconnect with
- * their sessions, crashes with torn unsynced writes and restarts, and the
- * checkers that apply to one standalone server.  The ensemble, the
- * sans-I/O client library, Lua and the linearizability checker come next.
+ * The world runs standalone servers (each its own ensemble until ZAB
+ * lands) and clients built on client/zkc, under a fault schedule (the
+ * nemesis): server crashes with torn unsynced writes and restarts, client
+ * partitions (both ways or one way), whole servers cut off from their
+ * clients, clogged links, lossy spells, connection resets, client
+ * processes that stall (past their session timeout, now and then), and
+ * clock skew.
+ * When the fault phase ends every fault heals and a liveness phase checks
+ * that every client gets writes through again.  Checkers run after every
+ * step and at the end (linearizability of the shared znodes' histories).
  */
 #ifndef PD_SIM_H
 #define PD_SIM_H
@@ -27,7 +32,8 @@ struct sim_options {
 	uint64_t seed;
 	uint32_t servers;        /* standalone servers (each its own ensemble for now) */
 	uint32_t clients;        /* simulated clients, spread over the servers */
-	uint64_t duration_ms;    /* virtual time to run */
+	uint64_t duration_ms;    /* virtual time with faults */
+	uint64_t liveness_ms;    /* then healed: every client must get a write through */
 	bool faults;             /* crashes, torn writes, resets, clock skew */
 	uint32_t latency_us_max; /* one-way network latency, uniform in [20 us, max] */
 	uint32_t fsync_us_max;   /* fsync latency, uniform in [50 us, max] */
@@ -45,6 +51,7 @@ struct sim_options {
 #define SIM_BUG_SEQ_TWICE 0x10u      /* a sequential create is reported with its number twice */
 #define SIM_BUG_LOSE_WATCH_EVENTS 0x20u /* clients never get watch events */
 #define SIM_BUG_TRIM_PAST_SNAPSHOT 0x40u /* the log is trimmed 20 txns past the newest snapshot */
+#define SIM_BUG_NO_HEAL 0x80u        /* partitions never heal */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
@@ -66,6 +73,17 @@ struct sim_result {
 	uint64_t snapshot_boots; /* restarts that started from a snapshot */
 	uint64_t buggify_fired;  /* PD_BUGGIFY sites that fired */
 	uint64_t lin_gave_up;  /* histories whose search hit its step bound */
+	uint64_t partitions;   /* client links cut (one way or both), servers cut off */
+	uint64_t clogs;
+	uint64_t lossy_spells;
+	uint64_t resets;       /* connections reset by the nemesis */
+	uint64_t pauses;       /* client processes stalled */
+	uint64_t retransmits;  /* segments lost or held back by a partition, sent again */
+	uint64_t duplicates;   /* segments that arrived twice (the second dropped) */
+	uint64_t reordered;    /* segments that arrived ahead of a missing one */
+	uint64_t sessions;     /* sessions the clients established */
+	uint64_t expired;      /* sessions the clients found expired */
+	uint64_t read_timeouts; /* transports a client gave up on (a quiet server) */
 };
 
 void sim_options_default(struct sim_options *o);

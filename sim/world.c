@@ -125,25 +125,13 @@ static bool sim_before(const struct sim_event *x, const struct sim_event *y)
 	return x->at_us < y->at_us || (x->at_us == y->at_us && x->seq < y->seq);
 }
 
-void sim_schedule(struct sim_world *w, uint64_t at_us, enum sim_ev_type type, uint32_t a, uint32_t b, uint64_t gen,
-		  const uint8_t *data, size_t len)
+/* Queues an event (which owns its data). */
+static void sim_push(struct sim_world *w, struct sim_event e)
 {
-	struct sim_event e;
 	size_t i;
-	memset(&e, 0, sizeof(e));
-	e.at_us = at_us < w->now_us ? w->now_us : at_us;
+	if (e.at_us < w->now_us)
+		e.at_us = w->now_us;
 	e.seq = w->seq++;
-	e.type = type;
-	e.a = a;
-	e.b = b;
-	e.gen = gen;
-	if (len > 0) {
-		e.data = malloc(len);
-		if (e.data == NULL)
-			abort();
-		memcpy(e.data, data, len);
-		e.len = len;
-	}
 	if (w->heap_len == w->heap_cap) {
 		w->heap_cap = w->heap_cap == 0 ? 1024 : w->heap_cap * 2;
 		w->heap = realloc(w->heap, w->heap_cap * sizeof(*w->heap));
@@ -156,6 +144,33 @@ void sim_schedule(struct sim_world *w, uint64_t at_us, enum sim_ev_type type, ui
 		i = (i - 1) / 2;
 	}
 	w->heap[i] = e;
+}
+
+static uint8_t *sim_copy(const uint8_t *data, size_t len)
+{
+	uint8_t *p;
+	if (len == 0)
+		return NULL;
+	p = malloc(len);
+	if (p == NULL)
+		abort();
+	memcpy(p, data, len);
+	return p;
+}
+
+void sim_schedule(struct sim_world *w, uint64_t at_us, enum sim_ev_type type, uint32_t a, uint32_t b, uint64_t gen,
+		  const uint8_t *data, size_t len)
+{
+	struct sim_event e;
+	memset(&e, 0, sizeof(e));
+	e.at_us = at_us;
+	e.type = type;
+	e.a = a;
+	e.b = b;
+	e.gen = gen;
+	e.data = sim_copy(data, len);
+	e.len = len;
+	sim_push(w, e);
 }
 
 static bool sim_pop(struct sim_world *w, struct sim_event *out)
@@ -200,11 +215,66 @@ static uint64_t sim_server_deadline_us(const struct sim_world *w, const struct s
 	return at < w->now_us ? w->now_us : at;
 }
 
-/* --- connections --- */
+/* --- the network --- */
+
+static struct sim_link *sim_link_of(struct sim_world *w, uint32_t client, uint32_t server)
+{
+	return &w->links[(size_t)client * SIM_SERVERS_MAX + server];
+}
+
+static struct sim_dir *sim_dir_of(struct sim_world *w, const struct sim_conn *c, bool to_server)
+{
+	struct sim_link *l = sim_link_of(w, c->client, c->server);
+	return to_server ? &l->up : &l->down;
+}
+
+/* One way's latency: base, jitter, and now and then a spike (a busy
+ * switch, a scheduler hiccup). */
+static uint64_t sim_latency(struct sim_world *w, const struct sim_dir *d)
+{
+	uint64_t us = d->base_us + sim_draw(w, 0, d->jitter_us);
+	if (w->opt.faults && sim_draw(w, 0, 1999) == 0)
+		us += sim_draw(w, 5000, 50000);
+	return us;
+}
+
+/* TCP's retransmission timeout, doubling from 200 ms up to 3.2 s. */
+static uint64_t sim_rto(struct sim_world *w, uint32_t attempt)
+{
+	uint64_t base = 200000ULL << (attempt < 4 ? attempt : 4);
+	return base + sim_draw(w, 0, base / 4);
+}
+
+static void sim_links_init(struct sim_world *w)
+{
+	uint32_t c, s;
+	w->links = calloc((size_t)(w->opt.clients > 0 ? w->opt.clients : 1) * SIM_SERVERS_MAX, sizeof(*w->links));
+	if (w->links == NULL)
+		abort();
+	for (c = 0; c < w->opt.clients; c++)
+		for (s = 0; s < w->opt.servers; s++) {
+			struct sim_link *l = sim_link_of(w, c, s);
+			struct sim_dir *d[2] = {&l->up, &l->down};
+			int k;
+			for (k = 0; k < 2; k++) {
+				d[k]->base_us = (uint32_t)sim_draw(w, 20, w->opt.latency_us_max / 2 + 20);
+				d[k]->jitter_us = (uint32_t)sim_draw(w, 0, w->opt.latency_us_max / 2);
+				if (!w->opt.faults)
+					continue;
+				/* swarm: each link draws which faults it has */
+				if (sim_draw(w, 0, 3) == 0)
+					d[k]->loss_pm = (uint16_t)sim_draw(w, 1, 30);
+				if (sim_draw(w, 0, 3) == 0)
+					d[k]->dup_pm = (uint16_t)sim_draw(w, 1, 20);
+				d[k]->reorder = sim_draw(w, 0, 3) == 0;
+			}
+		}
+}
 
 uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
+	struct sim_link *l = sim_link_of(w, client, server);
 	struct sim_conn *c;
 	struct pd_event ev;
 	uint32_t idx;
@@ -220,6 +290,12 @@ uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server)
 	c->client = client;
 	c->server = server;
 	c->gen = ++w->conn_gen;
+	if (l->up.blocked > 0 || l->down.blocked > 0) {
+		/* the handshake cannot get through: the connect times out */
+		sim_schedule(w, w->now_us + sim_draw(w, 1000000, 3000000), SIM_EV_RESET_CLIENT, client, idx, c->gen, NULL,
+			     0);
+		return idx;
+	}
 	if (!s->up) {
 		/* refused: the client hears it after a round trip */
 		sim_schedule(w, w->now_us + sim_draw(w, 100, 1000), SIM_EV_RESET_CLIENT, client, idx, c->gen, NULL, 0);
@@ -248,21 +324,55 @@ uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server)
 	return idx;
 }
 
-/* Schedules bytes along a stream, in FIFO order, in one to three pieces. */
-static void sim_stream(struct sim_world *w, uint32_t conn, bool to_server, const uint8_t *p, size_t len)
+/* Sends one segment along a stream: numbered, delayed by the link, lost
+ * (and so retransmitted), duplicated or overtaken as the link draws. */
+static void sim_segment(struct sim_world *w, uint32_t conn, bool to_server, const uint8_t *p, size_t n, bool fin)
 {
 	struct sim_conn *c = &w->conns[conn];
+	const struct sim_dir *d = sim_dir_of(w, c, to_server);
 	uint64_t *last = to_server ? &c->to_server_at : &c->to_client_at;
+	uint64_t at = w->now_us + sim_latency(w, d);
+	uint32_t dir = to_server ? 0 : 1, dest = to_server ? c->server : c->client;
+	enum sim_ev_type type = to_server ? SIM_EV_TO_SERVER : SIM_EV_TO_CLIENT;
+	bool reorder = d->reorder || (!to_server && (w->opt.bugs & SIM_BUG_REORDER));
+	uint32_t loss = (uint32_t)d->loss_pm + d->burst_pm, attempt = 0;
+	struct sim_event e;
+	while (loss > 0 && sim_draw(w, 0, 999) < loss && attempt < 6) {
+		at += sim_rto(w, attempt++);
+		w->res->retransmits++;
+	}
+	if (!reorder && at < *last)
+		at = *last; /* most links keep their segments in order */
+	if (at > *last)
+		*last = at;
+	memset(&e, 0, sizeof(e));
+	e.at_us = at;
+	e.type = type;
+	e.a = dest;
+	e.b = conn;
+	e.gen = c->gen;
+	e.piece = c->sent[dir]++;
+	e.fin = fin;
+	e.len = n;
+	if (d->dup_pm > 0 && sim_draw(w, 0, 999) < d->dup_pm) {
+		struct sim_event twin = e;
+		twin.at_us = at + sim_draw(w, 0, d->jitter_us + 1000);
+		twin.data = sim_copy(p, n);
+		sim_push(w, twin);
+	}
+	e.data = sim_copy(p, n);
+	sim_push(w, e);
+}
+
+/* Bytes along a stream, cut into one to three segments (so the receiver
+ * frames partial reads and pipelined requests as it does over TCP). */
+static void sim_stream(struct sim_world *w, uint32_t conn, bool to_server, const uint8_t *p, size_t len)
+{
 	size_t off = 0;
 	uint32_t pieces = (uint32_t)sim_draw(w, 1, 3);
 	while (off < len) {
 		size_t n = pieces <= 1 ? len - off : (size_t)sim_draw(w, 1, len - off);
-		uint64_t at = w->now_us + sim_draw(w, 20, w->opt.latency_us_max);
-		if (at < *last && !(!to_server && (w->opt.bugs & SIM_BUG_REORDER)))
-			at = *last;
-		*last = at;
-		sim_schedule(w, at, to_server ? SIM_EV_TO_SERVER : SIM_EV_TO_CLIENT, to_server ? c->server : c->client, conn,
-			     c->gen, p + off, n);
+		sim_segment(w, conn, to_server, p + off, n, false);
 		off += n;
 		if (pieces > 1)
 			pieces--;
@@ -276,17 +386,11 @@ void sim_client_send(struct sim_world *w, uint32_t conn, const uint8_t *p, size_
 	sim_stream(w, conn, true, p, len);
 }
 
-/* Either side closes: the other side hears of it after the data in flight. */
+/* Either side closes: the other side hears of it after the data in flight
+ * (a FIN: the last segment of the direction). */
 static void sim_close_towards(struct sim_world *w, uint32_t conn, bool to_server)
 {
-	struct sim_conn *c = &w->conns[conn];
-	uint64_t *last = to_server ? &c->to_server_at : &c->to_client_at;
-	uint64_t at = w->now_us + sim_draw(w, 20, w->opt.latency_us_max);
-	if (at < *last)
-		at = *last;
-	*last = at;
-	sim_schedule(w, at, to_server ? SIM_EV_CLOSED_SERVER : SIM_EV_RESET_CLIENT, to_server ? c->server : c->client,
-		     conn, c->gen, NULL, 0);
+	sim_segment(w, conn, to_server, NULL, 0, true);
 }
 
 void sim_client_close(struct sim_world *w, uint32_t conn)
@@ -296,6 +400,19 @@ void sim_client_close(struct sim_world *w, uint32_t conn)
 		return;
 	c->open = false;
 	sim_close_towards(w, conn, true);
+}
+
+/* A reset: both ends hear of it at once, and what was in flight is lost. */
+static void sim_reset(struct sim_world *w, uint32_t conn)
+{
+	struct sim_conn *c = &w->conns[conn];
+	if (!c->open)
+		return;
+	c->open = false;
+	c->reset = true;
+	w->res->resets++;
+	sim_schedule(w, w->now_us + sim_draw(w, 20, 2000), SIM_EV_CLOSED_SERVER, c->server, conn, c->gen, NULL, 0);
+	sim_schedule(w, w->now_us + sim_draw(w, 20, 2000), SIM_EV_RESET_CLIENT, c->client, conn, c->gen, NULL, 0);
 }
 
 void sim_record_ack(struct sim_world *w, uint32_t server, const char *path, pd_zxid zxid)
@@ -692,7 +809,246 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 
 /* --- the run --- */
 
-static void sim_dispatch(struct sim_world *w, const struct sim_event *e)
+/* The server's end of a stream is closed (a FIN in order, or a reset). */
+static void sim_deliver_close_server(struct sim_world *w, uint32_t conn)
+{
+	struct sim_conn *c = &w->conns[conn];
+	struct sim_server *s = &w->servers[c->server];
+	struct pd_event ev;
+	if (!s->up || c->server_gen != s->gen || s->conn_of_core[c->core_id] != conn + 1)
+		return;
+	s->conn_of_core[c->core_id] = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PD_EV_CONN_CLOSED;
+	ev.conn = c->core_id;
+	sim_server_step(w, c->server, &ev);
+}
+
+/* --- the nemesis: the fault schedule of a run --- */
+
+#define SIM_ALL_CLIENTS UINT32_MAX
+#define SIM_HEAL_UP 0x1u      /* unblock client -> server */
+#define SIM_HEAL_DOWN 0x2u    /* unblock server -> client */
+#define SIM_HEAL_LOSS 0x4u    /* end a lossy spell */
+
+/* Applies (sign +1) or lifts (-1) a partition of the client's link. */
+static void sim_block(struct sim_world *w, uint32_t client, uint32_t server, uint64_t how, int sign)
+{
+	uint32_t lo = client == SIM_ALL_CLIENTS ? 0 : client, hi = client == SIM_ALL_CLIENTS ? w->opt.clients : client + 1;
+	uint32_t k;
+	for (k = lo; k < hi; k++) {
+		struct sim_link *l = sim_link_of(w, k, server);
+		if (how & SIM_HEAL_UP)
+			l->up.blocked = sign > 0 ? l->up.blocked + 1 : l->up.blocked - (l->up.blocked > 0);
+		if (how & SIM_HEAL_DOWN)
+			l->down.blocked = sign > 0 ? l->down.blocked + 1 : l->down.blocked - (l->down.blocked > 0);
+		if (how & SIM_HEAL_LOSS) {
+			uint16_t pm = sign > 0 ? (uint16_t)sim_draw(w, 100, 400) : 0;
+			l->up.burst_pm = pm;
+			l->down.burst_pm = pm;
+		}
+	}
+}
+
+static void sim_heal(struct sim_world *w, uint32_t client, uint32_t server, uint64_t how)
+{
+	if ((w->opt.bugs & SIM_BUG_NO_HEAL) && (how & (SIM_HEAL_UP | SIM_HEAL_DOWN)))
+		return; /* planted: the partition stays */
+	sim_block(w, client, server, how, -1);
+}
+
+/* One move: cut a client off (both ways or one way), cut a server off
+ * from all its clients, clog a link, start a lossy spell, or reset a
+ * connection; each fault heals after a drawn while. */
+static void sim_nemesis(struct sim_world *w)
+{
+	uint64_t move = sim_draw(w, 0, 10);
+	uint32_t server = (uint32_t)sim_draw(w, 0, w->opt.servers - 1);
+	uint32_t client = w->opt.clients > 0 ? (uint32_t)sim_draw(w, 0, w->opt.clients - 1) : 0;
+	if (w->opt.clients == 0)
+		return;
+	server = w->clients[client].server;
+	if (move < 3) {
+		/* both ways, or only one: a client that can send but not hear,
+		 * or hear but not send; up to past the session timeout */
+		uint64_t how = move == 0 ? SIM_HEAL_UP | SIM_HEAL_DOWN : move == 1 ? SIM_HEAL_UP : SIM_HEAL_DOWN;
+		sim_block(w, client, server, how, +1);
+		w->res->partitions++;
+		sim_schedule(w, w->now_us + sim_draw(w, 100000, 14000000), SIM_EV_HEAL, client, server, how, NULL, 0);
+	} else if (move == 3) {
+		sim_block(w, SIM_ALL_CLIENTS, server, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
+		w->res->partitions++;
+		sim_schedule(w, w->now_us + sim_draw(w, 100000, 12000000), SIM_EV_HEAL, SIM_ALL_CLIENTS, server,
+			     SIM_HEAL_UP | SIM_HEAL_DOWN, NULL, 0);
+	} else if (move < 6) {
+		struct sim_link *l = sim_link_of(w, client, server);
+		struct sim_dir *d = sim_draw(w, 0, 1) == 0 ? &l->up : &l->down;
+		uint64_t until = w->now_us + sim_draw(w, 10000, 3000000);
+		if (until > d->clog_until_us)
+			d->clog_until_us = until;
+		w->res->clogs++;
+	} else if (move < 8) {
+		sim_block(w, client, server, SIM_HEAL_LOSS, +1);
+		w->res->lossy_spells++;
+		sim_schedule(w, w->now_us + sim_draw(w, 500000, 5000000), SIM_EV_HEAL, client, server, SIM_HEAL_LOSS,
+			     NULL, 0);
+	} else if (move == 10) {
+		/* the client process stalls: it hears nothing and says nothing,
+		 * sometimes past its session timeout; it resumes before the calm */
+		uint64_t until = w->now_us + sim_draw(w, 500000, 16000000);
+		if (until > w->opt.duration_ms * 1000)
+			until = w->opt.duration_ms * 1000;
+		if (until > w->clients[client].paused_until_us)
+			w->clients[client].paused_until_us = until;
+		w->res->pauses++;
+	} else if (w->clients[client].conn != 0) {
+		sim_reset(w, w->clients[client].conn - 1);
+	}
+}
+
+/* The fault phase is over: every partition, clog and lossy spell heals,
+ * crashed servers come back (their restarts are already due), and no new
+ * fault starts.  From here on every client must get writes through. */
+static void sim_calm(struct sim_world *w)
+{
+	uint32_t c, s;
+	w->calm = true;
+	w->calm_us = w->now_us;
+	for (c = 0; c < w->opt.clients; c++) {
+		for (s = 0; s < w->opt.servers; s++) {
+			struct sim_link *l = sim_link_of(w, c, s);
+			if (!(w->opt.bugs & SIM_BUG_NO_HEAL)) {
+				l->up.blocked = 0;
+				l->down.blocked = 0;
+			}
+			l->up.clog_until_us = 0;
+			l->down.clog_until_us = 0;
+			l->up.burst_pm = 0;
+			l->down.burst_pm = 0;
+		}
+		w->clients[c].last_write_us = 0;
+	}
+}
+
+/* Liveness: after the faults healed, every client got a write answered. */
+static void sim_check_liveness(struct sim_world *w)
+{
+	uint32_t c;
+	for (c = 0; c < w->opt.clients && !w->stop; c++) {
+		const struct sim_client *k = &w->clients[c];
+		if (k->last_write_us <= w->calm_us)
+			sim_violation(w, 128, "client %u got no write through in the %llu ms after every fault healed "
+				      "(connection %s, session 0x%llx)", c,
+				      (unsigned long long)((w->now_us - w->calm_us) / 1000),
+				      k->conn != 0 ? "open" : "none",
+				      (unsigned long long)(k->zk != NULL ? zkc_session_id(k->zk) : 0));
+	}
+}
+
+/* A segment handed to its receiver, in order. */
+static void sim_deliver(struct sim_world *w, const struct sim_event *e)
+{
+	struct sim_conn *c = &w->conns[e->b];
+	if (e->type == SIM_EV_TO_SERVER) {
+		struct sim_server *s = &w->servers[c->server];
+		struct pd_event ev;
+		if (e->fin) {
+			sim_deliver_close_server(w, e->b);
+			return;
+		}
+		if (!s->up || c->server_gen != s->gen || s->conn_of_core[c->core_id] != e->b + 1)
+			return; /* the connection (or the process) is gone */
+		memset(&ev, 0, sizeof(ev));
+		ev.type = PD_EV_CONN_DATA;
+		ev.conn = c->core_id;
+		ev.data = e->data;
+		ev.len = e->len;
+		sim_server_step(w, c->server, &ev);
+		return;
+	}
+	if (w->clients[c->client].conn != e->b + 1)
+		return;
+	if (e->fin) {
+		c->open = false;
+		sim_client_reset(w, &w->clients[c->client]);
+	} else {
+		sim_client_data(w, &w->clients[c->client], e->data, e->len);
+	}
+}
+
+/* A segment reaches the far end of its link: held back by a partition or
+ * a clog (sent again later), dropped as a duplicate, kept until the ones
+ * before it arrive, or handed over with whatever it was holding up. */
+static void sim_arrive(struct sim_world *w, struct sim_event *e)
+{
+	uint32_t conn = e->b;
+	bool to_server = e->type == SIM_EV_TO_SERVER;
+	uint32_t dir = to_server ? 0 : 1;
+	struct sim_conn *c = &w->conns[conn];
+	struct sim_dir *d;
+	bool bug = !to_server && (w->opt.bugs & SIM_BUG_REORDER);
+	if (c->gen != e->gen || c->reset)
+		return;
+	d = sim_dir_of(w, c, to_server);
+	if (d->blocked > 0 || d->clog_until_us > w->now_us) {
+		struct sim_event again = *e;
+		if (d->blocked > 0) {
+			again.at_us = w->now_us + sim_rto(w, e->attempt);
+			again.attempt = e->attempt + 1;
+			w->res->retransmits++;
+		} else {
+			again.at_us = d->clog_until_us + sim_latency(w, d);
+		}
+		e->data = NULL; /* the retry owns it now */
+		sim_push(w, again);
+		return;
+	}
+	if (bug) { /* planted: whatever arrives is handed over as it comes */
+		sim_deliver(w, e);
+		return;
+	}
+	if (e->piece < c->delivered[dir]) {
+		w->res->duplicates++;
+		return;
+	}
+	if (e->piece > c->delivered[dir]) {
+		size_t i;
+		for (i = 0; i < c->stash_len[dir]; i++)
+			if (c->stash[dir][i].piece == e->piece) {
+				w->res->duplicates++;
+				return;
+			}
+		if (c->stash_len[dir] == c->stash_cap[dir]) {
+			c->stash_cap[dir] = c->stash_cap[dir] == 0 ? 8 : c->stash_cap[dir] * 2;
+			c->stash[dir] = realloc(c->stash[dir], c->stash_cap[dir] * sizeof(struct sim_event));
+			if (c->stash[dir] == NULL)
+				abort();
+		}
+		c->stash[dir][c->stash_len[dir]++] = *e;
+		e->data = NULL;
+		w->res->reordered++;
+		return;
+	}
+	c->delivered[dir]++;
+	sim_deliver(w, e);
+	while (!w->stop) {
+		struct sim_event next;
+		size_t i;
+		c = &w->conns[conn]; /* the array may have moved */
+		for (i = 0; i < c->stash_len[dir]; i++)
+			if (c->stash[dir][i].piece == c->delivered[dir])
+				break;
+		if (i == c->stash_len[dir])
+			break;
+		next = c->stash[dir][i];
+		c->stash[dir][i] = c->stash[dir][--c->stash_len[dir]];
+		c->delivered[dir]++;
+		sim_deliver(w, &next);
+		free(next.data);
+	}
+}
+
+static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 {
 	struct sim_server *s = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_CLOSED_SERVER || e->type == SIM_EV_TIMER ||
 				       e->type == SIM_EV_FSYNC_DONE || e->type == SIM_EV_CRASH ||
@@ -707,27 +1063,23 @@ static void sim_dispatch(struct sim_world *w, const struct sim_event *e)
 	struct pd_event ev;
 	memset(&ev, 0, sizeof(ev));
 	sim_mix(w, e->at_us ^ ((uint64_t)e->type << 48) ^ ((uint64_t)e->a << 32) ^ e->b);
+	if ((e->type == SIM_EV_TO_CLIENT || e->type == SIM_EV_RESET_CLIENT || e->type == SIM_EV_CLIENT_WAKE) &&
+	    w->clients[e->a].paused_until_us > w->now_us) {
+		/* a stalled client: its events wait, in order, until it resumes */
+		struct sim_event later = *e;
+		later.at_us = w->clients[e->a].paused_until_us;
+		e->data = NULL;
+		sim_push(w, later);
+		return;
+	}
 	switch (e->type) {
 	case SIM_EV_TO_SERVER:
-		if (!s->up || c->server_gen != s->gen || c->gen != e->gen || s->conn_of_core[c->core_id] != e->b + 1)
-			return; /* the connection (or the process) is gone */
-		ev.type = PD_EV_CONN_DATA;
-		ev.conn = c->core_id;
-		ev.data = e->data;
-		ev.len = e->len;
-		sim_server_step(w, e->a, &ev);
+	case SIM_EV_TO_CLIENT:
+		sim_arrive(w, e);
 		break;
 	case SIM_EV_CLOSED_SERVER:
-		if (!s->up || c->server_gen != s->gen || s->conn_of_core[c->core_id] != e->b + 1)
-			return;
-		s->conn_of_core[c->core_id] = 0;
-		ev.type = PD_EV_CONN_CLOSED;
-		ev.conn = c->core_id;
-		sim_server_step(w, e->a, &ev);
-		break;
-	case SIM_EV_TO_CLIENT:
-		if (w->clients[e->a].conn == e->b + 1)
-			sim_client_data(w, &w->clients[e->a], e->data, e->len);
+		if (c->gen == e->gen)
+			sim_deliver_close_server(w, e->b);
 		break;
 	case SIM_EV_RESET_CLIENT:
 		if (w->clients[e->a].conn == e->b + 1) {
@@ -761,13 +1113,27 @@ static void sim_dispatch(struct sim_world *w, const struct sim_event *e)
 			sim_client_wake(w, &w->clients[e->a]);
 		break;
 	case SIM_EV_CRASH:
+		if (w->calm)
+			break;
 		sim_server_crash(w, e->a);
 		if (w->opt.faults) /* the next crash of this server */
-			sim_schedule(w, w->now_us + sim_draw(w, 2000000, 8000000), SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
+			sim_schedule(w, w->now_us + sim_draw(w, 2000000, w->crash_gap_us), SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
 		break;
 	case SIM_EV_RESTART:
 		if (!s->up)
 			sim_server_boot(w, e->a);
+		break;
+	case SIM_EV_NEMESIS:
+		if (!w->calm) {
+			sim_nemesis(w);
+			sim_schedule(w, w->now_us + sim_draw(w, 200000, 2000000), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
+		}
+		break;
+	case SIM_EV_HEAL:
+		sim_heal(w, e->a, e->b, e->gen);
+		break;
+	case SIM_EV_CALM:
+		sim_calm(w);
 		break;
 	}
 }
@@ -779,6 +1145,7 @@ void sim_options_default(struct sim_options *o)
 	o->servers = 1;
 	o->clients = 8;
 	o->duration_ms = 20000;
+	o->liveness_ms = 12000;
 	o->faults = true;
 	o->latency_us_max = 2000;
 	o->fsync_us_max = 3000;
@@ -804,22 +1171,29 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	w.res = r;
 	w.digest = 0xcbf29ce484222325ULL ^ opt->seed;
 	pd_prng_seed(&w.prng, opt->seed);
+	/* swarm: half the seeds crash servers often, half seldom (so that
+	 * sessions can outlive a stall and expire between restarts) */
+	w.crash_gap_us = sim_draw(&w, 0, 1) == 0 ? 8000000 : 25000000;
 	for (i = 0; i < w.opt.servers && !w.stop; i++) {
 		struct sim_server *s = &w.servers[i];
 		if (w.opt.faults) {
 			s->offset_ms = (int64_t)sim_draw(&w, 0, 4000) - 2000;
 			s->drift_ppm = (int32_t)sim_draw(&w, 0, 2000) - 1000;
-			sim_schedule(&w, sim_draw(&w, 1000000, 6000000), SIM_EV_CRASH, i, 0, 0, NULL, 0);
+			sim_schedule(&w, sim_draw(&w, 1000000, w.crash_gap_us - 2000000), SIM_EV_CRASH, i, 0, 0, NULL, 0);
 		}
 		sim_server_boot(&w, i);
 	}
 	w.clients = calloc(w.opt.clients > 0 ? w.opt.clients : 1, sizeof(*w.clients));
 	if (w.clients == NULL)
 		abort();
+	sim_links_init(&w);
 	for (i = 0; i < w.opt.clients; i++)
 		sim_client_init(&w, &w.clients[i], i);
+	if (w.opt.faults)
+		sim_schedule(&w, sim_draw(&w, 200000, 2000000), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
+	sim_schedule(&w, w.opt.duration_ms * 1000, SIM_EV_CALM, 0, 0, 0, NULL, 0);
 	while (!w.stop && sim_pop(&w, &e)) {
-		if (e.at_us > w.opt.duration_ms * 1000) {
+		if (e.at_us > (w.opt.duration_ms + w.opt.liveness_ms) * 1000) {
 			free(e.data);
 			break;
 		}
@@ -827,6 +1201,10 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		r->events++;
 		sim_dispatch(&w, &e);
 		free(e.data);
+	}
+	if (!w.stop && w.opt.liveness_ms > 0) {
+		w.now_us = (w.opt.duration_ms + w.opt.liveness_ms) * 1000;
+		sim_check_liveness(&w);
 	}
 	/* at the end, every acknowledged write on every server that is up */
 	for (i = 0; i < w.acked_count && !w.stop; i++)
@@ -860,8 +1238,18 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		free(s->conn_of_core);
 	}
 	for (i = 0; i < w.opt.clients; i++)
-		free(w.clients[i].in.p);
+		sim_client_free(&w.clients[i]);
 	free(w.clients);
+	free(w.links);
+	for (i = 0; i < w.conn_count; i++) {
+		uint32_t d;
+		size_t k;
+		for (d = 0; d < 2; d++) {
+			for (k = 0; k < w.conns[i].stash_len[d]; k++)
+				free(w.conns[i].stash[d][k].data);
+			free(w.conns[i].stash[d]);
+		}
+	}
 	free(w.conns);
 	free(w.acked);
 	free(w.heap);

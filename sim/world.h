@@ -10,6 +10,7 @@
 #include "pd.h"
 #include "prng.h"
 #include "sim.h"
+#include "zkc.h"
 
 #define SIM_SERVERS_MAX 8u
 #define SIM_CLIENTS_MAX 256u
@@ -25,10 +26,10 @@ struct sim_history {
 };
 
 enum sim_ev_type {
-	SIM_EV_TO_SERVER = 1, /* bytes reach a server connection */
-	SIM_EV_TO_CLIENT,     /* bytes reach a client */
-	SIM_EV_RESET_CLIENT,  /* the client sees its connection closed */
-	SIM_EV_CLOSED_SERVER, /* the server sees the client go away */
+	SIM_EV_TO_SERVER = 1, /* a segment (bytes, or the FIN) reaches the server's end */
+	SIM_EV_TO_CLIENT,     /* and the client's end */
+	SIM_EV_RESET_CLIENT,  /* the client's end is reset or refused (no order: data in flight is lost) */
+	SIM_EV_CLOSED_SERVER, /* the server's end is reset */
 	SIM_EV_TIMER,         /* a server's PD_FX_TIMER deadline */
 	SIM_EV_FSYNC_DONE,    /* a server's log sync completes */
 	SIM_EV_CLIENT_WAKE,   /* a client's next action */
@@ -36,6 +37,9 @@ enum sim_ev_type {
 	SIM_EV_RESTART,       /* and comes back on its disk */
 	SIM_EV_EARLY_DURABLE, /* SIM_BUG_ACK_BEFORE_SYNC only */
 	SIM_EV_SNAP_DONE,     /* a snapshot is written and synced */
+	SIM_EV_NEMESIS,       /* the fault schedule's next move */
+	SIM_EV_HEAL,          /* a partition, or a lossy spell, ends */
+	SIM_EV_CALM,          /* the faults stop and heal; the liveness phase starts */
 };
 
 struct sim_event {
@@ -45,8 +49,33 @@ struct sim_event {
 	uint32_t a;   /* server or client index */
 	uint32_t b;   /* connection index */
 	uint64_t gen; /* incarnation the event belongs to (stale ones are dropped) */
+	uint32_t piece;   /* a stream segment's number in its direction */
+	uint32_t attempt; /* retransmissions so far */
+	bool fin;         /* the segment closes its direction */
 	uint8_t *data;
 	size_t len;
+};
+
+/* One direction of a link between a client and a server: its latency
+ * distribution and its faults.  A stream (TCP) over it never loses,
+ * duplicates or reorders bytes: a lost segment comes again after a
+ * retransmission timeout, a duplicate is dropped by its number, segments
+ * that arrive out of order wait for the missing one, and a partition holds
+ * everything back (retransmitting) until it heals or a side gives up. */
+struct sim_dir {
+	uint32_t base_us;   /* latency: base + uniform jitter, and rare spikes */
+	uint32_t jitter_us;
+	uint16_t loss_pm;   /* per mille of segments lost (retransmitted) */
+	uint16_t burst_pm;  /* extra loss during a lossy spell */
+	uint16_t dup_pm;    /* per mille of segments that arrive twice */
+	bool reorder;       /* segments may overtake each other */
+	uint32_t blocked;   /* partitions in force over this direction */
+	uint64_t clog_until_us; /* nothing gets through before then */
+};
+
+struct sim_link {
+	struct sim_dir up;   /* client to server */
+	struct sim_dir down; /* server to client */
 };
 
 struct sim_bytes {
@@ -63,8 +92,14 @@ struct sim_conn {
 	uint32_t core_id;     /* the id the server's core knows it by */
 	uint64_t gen;         /* never reused */
 	uint64_t server_gen;  /* the server incarnation it was opened on */
-	uint64_t to_server_at; /* FIFO: the last delivery time in each direction */
+	uint64_t to_server_at; /* the last arrival time drawn in each direction */
 	uint64_t to_client_at;
+	bool reset;            /* reset: whatever is still in flight is lost */
+	uint32_t sent[2];      /* segments numbered so far: [0] to the server, [1] to the client */
+	uint32_t delivered[2]; /* segments handed to the receiver, in order */
+	struct sim_event *stash[2]; /* arrived ahead of a missing one */
+	size_t stash_len[2];
+	size_t stash_cap[2];
 };
 
 struct sim_server {
@@ -110,25 +145,25 @@ struct sim_pending_op {
 	size_t hist;     /* its entry in that history */
 };
 
+/* A simulated client: client/zkc's state machine driven over the world's
+ * streams, with a workload and checks around it. */
 struct sim_client {
 	uint32_t id;
 	uint32_t server;
 	uint32_t conn;      /* conn index + 1, 0 = none */
-	bool connecting;
-	bool ready;
-	int64_t session_id;
-	uint8_t passwd[16];
-	int32_t timeout_ms;
-	pd_zxid last_zxid;  /* highest zxid seen: never goes back */
-	int32_t next_xid;
+	struct zkc *zk;
+	pd_zxid last_zxid;  /* highest zxid seen in a reply: never goes back */
 	uint64_t wake_gen;  /* only the newest scheduled wake-up counts */
-	uint32_t created;   /* persistent creates acknowledged */
+	uint64_t last_write_us; /* when a write was last answered OK (liveness) */
+	uint64_t paused_until_us; /* a stalled process (a long GC pause, a stopped VM) */
 	struct sim_pending_op ops[SIM_DEPTH_MAX];
 	bool watching[SIM_KEYS];          /* a data watch is registered on /sharedK */
 	uint64_t watched_value[SIM_KEYS]; /* the value read when it was */
 	uint32_t ops_head;
 	uint32_t ops_count;
-	struct sim_bytes in;
+	uint8_t hdr[4];     /* framing of the incoming bytes, so each frame's */
+	uint32_t hdr_have;  /* result or event is checked in arrival order */
+	uint32_t body_left;
 };
 
 /* An acknowledged create that must survive every crash. */
@@ -148,6 +183,7 @@ struct sim_world {
 	size_t heap_cap;
 	struct sim_server servers[SIM_SERVERS_MAX];
 	struct sim_client *clients;
+	struct sim_link *links; /* [client * SIM_SERVERS_MAX + server] */
 	struct sim_conn *conns;
 	size_t conn_count;
 	size_t conn_cap;
@@ -161,6 +197,9 @@ struct sim_world {
 	size_t seq_cap;
 	struct sim_result *res;
 	uint64_t digest;
+	uint64_t crash_gap_us; /* the longest time between two crashes of a server */
+	bool calm;        /* the liveness phase: no new faults */
+	uint64_t calm_us; /* when it began */
 	bool stop;
 };
 
@@ -171,7 +210,7 @@ uint64_t sim_draw(struct sim_world *w, uint64_t lo, uint64_t hi); /* uniform in 
 void sim_violation(struct sim_world *w, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Opens a stream from client to server; returns the conn index. */
 uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server);
-/* Client side: sends bytes, or closes its end. */
+/* Client side: sends bytes, or closes its end (after the bytes before). */
 void sim_client_send(struct sim_world *w, uint32_t conn, const uint8_t *p, size_t len);
 void sim_client_close(struct sim_world *w, uint32_t conn);
 void sim_record_ack(struct sim_world *w, uint32_t server, const char *path, pd_zxid zxid);
@@ -186,5 +225,6 @@ void sim_client_init(struct sim_world *w, struct sim_client *c, uint32_t id);
 void sim_client_wake(struct sim_world *w, struct sim_client *c);
 void sim_client_data(struct sim_world *w, struct sim_client *c, const uint8_t *p, size_t len);
 void sim_client_reset(struct sim_world *w, struct sim_client *c);
+void sim_client_free(struct sim_client *c);
 
 #endif

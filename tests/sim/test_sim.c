@@ -3,14 +3,17 @@
  *
  *  - determinism: the same seed twice gives the same trace digest; other
  *    seeds give other digests (faults on: crashes, torn writes, resets,
- *    clock skew);
+ *    partitions, clogs, lossy links, clock skew);
+ *  - every kind of network fault happens over 20 seeds;
  *  - every checker can fail: each bug planted in the world's driver makes
  *    some seed end with a correctness violation (exit code 129), the
- *    linearizability check of the znode histories included;
+ *    linearizability check of the znode histories included, and a
+ *    partition that never heals ends in lost liveness (exit code 128);
  *  - 200 seeds with the core's PD_BUGGIFY sites on run clean (and replay);
  *  - SIM_SEEDS seeds (default 1000) of a standalone server with crashes,
  *    torn unsynced writes, client reconnects and clock skew run clean.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,23 +51,96 @@ static void test_same_seed_same_trace(void **state)
 		assert_true(a.watch_events > 0);
 		assert_true(a.history_ops > 100);
 		assert_true(a.sequential > 0);
+		/* and the network's faults happened, and the client saw them through */
+		assert_true(a.partitions > 0);
+		assert_true(a.retransmits > 0);
+		assert_true(a.sessions >= 8);
 	}
 }
 
+struct world_job {
+	uint64_t seed;
+	struct sim_result r;
+};
+
+static void *world_thread(void *arg)
+{
+	struct world_job *j = arg;
+	run(j->seed, 0, &j->r);
+	return NULL;
+}
+
+/* A world is a value: two of them run at the same time in one process and
+ * each gives the digest it gives alone (nothing global is shared). */
+static void test_two_worlds_at_once(void **state)
+{
+	struct world_job jobs[2] = {{11, {0}}, {12, {0}}};
+	pthread_t t[2];
+	struct sim_result alone;
+	int i;
+	(void)state;
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, world_thread, &jobs[i]), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (i = 0; i < 2; i++) {
+		run(jobs[i].seed, 0, &alone);
+		assert_int_equal(jobs[i].r.exit_code, 0);
+		assert_true(jobs[i].r.digest == alone.digest);
+		assert_true(jobs[i].r.events == alone.events);
+	}
+	assert_true(jobs[0].r.digest != jobs[1].r.digest);
+}
+
+/* Over a handful of seeds every kind of network fault shows up: clogs,
+ * lossy spells, resets, duplicated and overtaken segments, read timeouts
+ * and sessions that expired during a partition. */
+static void test_network_faults_exercised(void **state)
+{
+	struct sim_result r;
+	uint64_t seed, clogs = 0, lossy = 0, resets = 0, dups = 0, reordered = 0, timeouts = 0, expired = 0, pauses = 0;
+	(void)state;
+	for (seed = 1; seed <= 20; seed++) {
+		run(seed, 0, &r);
+		assert_int_equal(r.exit_code, 0);
+		clogs += r.clogs;
+		lossy += r.lossy_spells;
+		resets += r.resets;
+		dups += r.duplicates;
+		reordered += r.reordered;
+		timeouts += r.read_timeouts;
+		expired += r.expired;
+		pauses += r.pauses;
+	}
+	assert_true(pauses > 0);
+	assert_true(clogs > 0);
+	assert_true(lossy > 0);
+	assert_true(resets > 0);
+	assert_true(dups > 0);
+	assert_true(reordered > 0);
+	assert_true(timeouts > 0);
+	assert_true(expired > 0);
+}
+
 /* Some seed among the first 50 must catch the planted bug. */
-static void expect_caught(uint32_t bug, const char *what)
+static void expect_caught_as(uint32_t bug, int exit_code, const char *what)
 {
 	struct sim_result r;
 	uint64_t seed;
 	for (seed = 1; seed <= 50; seed++) {
 		run(seed, bug, &r);
-		if (r.exit_code == 129) {
+		if (r.exit_code == exit_code) {
 			assert_non_null(strstr(r.violation, what));
 			return;
 		}
 		assert_int_equal(r.exit_code, 0);
 	}
 	fail_msg("planted bug 0x%x never caught", bug);
+}
+
+static void expect_caught(uint32_t bug, const char *what)
+{
+	expect_caught_as(bug, 129, what);
 }
 
 static void test_checker_durability_before_reply(void **state)
@@ -107,6 +183,12 @@ static void test_checker_recovery_from_snapshots(void **state)
 {
 	(void)state;
 	expect_caught(SIM_BUG_TRIM_PAST_SNAPSHOT, "after its snapshot");
+}
+
+static void test_checker_liveness(void **state)
+{
+	(void)state;
+	expect_caught_as(SIM_BUG_NO_HEAL, 128, "after every fault healed");
 }
 
 /* The core's PD_BUGGIFY sites fire (seed-chosen), and the runs stay clean
@@ -164,6 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_seed_same_trace),
+		cmocka_unit_test(test_two_worlds_at_once),
 		cmocka_unit_test(test_checker_durability_before_reply),
 		cmocka_unit_test(test_checker_acknowledged_writes_survive),
 		cmocka_unit_test(test_checker_replies_in_order),
@@ -171,6 +254,8 @@ int main(void)
 		cmocka_unit_test(test_checker_sequential_numbers),
 		cmocka_unit_test(test_checker_watch_before_new_data),
 		cmocka_unit_test(test_checker_recovery_from_snapshots),
+		cmocka_unit_test(test_checker_liveness),
+		cmocka_unit_test(test_network_faults_exercised),
 		cmocka_unit_test(test_buggify_seeds_run_clean),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
