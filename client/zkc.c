@@ -16,6 +16,7 @@
 #define ZKC_OP_PING 11
 #define ZKC_OP_GETCHILDREN2 12
 #define ZKC_OP_SETWATCHES 101
+#define ZKC_OP_CREATECONTAINER 19
 #define ZKC_OP_SETWATCHES2 105
 #define ZKC_OP_ADDWATCH 106
 #define ZKC_OP_CLOSESESSION (-11)
@@ -502,7 +503,9 @@ int32_t zkc_create(struct zkc *c, const char *path, const void *data, size_t len
 	zkc_str(&b, "world");
 	zkc_str(&b, "anyone");
 	zkc_i32(&b, flags);
-	xid = zkc_request(c, ZKC_OP_CREATE, path, false, &b);
+	/* a container goes as createContainer, as the Java client sends it (the
+	 * server decides container-ness by the opcode) */
+	xid = zkc_request(c, flags == 4 ? ZKC_OP_CREATECONTAINER : ZKC_OP_CREATE, path, false, &b);
 	free(b.p);
 	return xid;
 }

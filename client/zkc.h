@@ -74,6 +74,8 @@ const uint8_t *zkc_output(const struct zkc *c, size_t *len);
 void zkc_output_done(struct zkc *c, size_t n);
 
 /* Requests; each returns its xid.  Paths are NUL-terminated. */
+/* flags: 0 persistent, 1 ephemeral, 2 sequential, 3 both, 4 container
+ * (sent as createContainer; the result's body starts with the path too). */
 int32_t zkc_create(struct zkc *c, const char *path, const void *data, size_t len, int32_t flags);
 int32_t zkc_delete(struct zkc *c, const char *path, int32_t version);
 int32_t zkc_exists(struct zkc *c, const char *path, bool watch);

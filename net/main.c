@@ -30,7 +30,7 @@ static void main_usage(FILE *f)
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
-		   "                                  a zkCli-like shell (create [-s] [-e], ls, get, set, delete,\n"
+		   "                                  a zkCli-like shell (create [-s] [-e] [-c], ls, get, set, delete,\n"
 		   "                                  deleteall, stat, sync, addWatch);\n"
 		   "                                  commands from stdin without COMMAND\n"
 		   "       paddock version            print the version\n");
@@ -103,10 +103,12 @@ static int main_sim(int argc, char **argv)
 	       (unsigned long long)r.acked_writes, (unsigned long long)r.history_ops,
 	       (unsigned long long)r.watch_events, (unsigned long long)r.buggify_fired);
 	printf("sessions=%llu expired=%llu read_timeouts=%llu partitions=%llu clogs=%llu lossy_spells=%llu resets=%llu pauses=%llu "
+	       "disk_faults=%llu log_failures=%llu "
 	       "retransmits=%llu duplicates=%llu reordered=%llu snapshots=%llu snapshot_boots=%llu\n",
 	       (unsigned long long)r.sessions, (unsigned long long)r.expired, (unsigned long long)r.read_timeouts,
 	       (unsigned long long)r.partitions, (unsigned long long)r.clogs, (unsigned long long)r.lossy_spells,
-	       (unsigned long long)r.resets, (unsigned long long)r.pauses, (unsigned long long)r.retransmits, (unsigned long long)r.duplicates,
+	       (unsigned long long)r.resets, (unsigned long long)r.pauses, (unsigned long long)r.disk_faults,
+	       (unsigned long long)r.log_failures, (unsigned long long)r.retransmits, (unsigned long long)r.duplicates,
 	       (unsigned long long)r.reordered, (unsigned long long)r.snapshots, (unsigned long long)r.snapshot_boots);
 	printf("wall_ms=%llu speed=%.0fx events_per_s=%.0f\n", (unsigned long long)wall,
 	       wall > 0 ? (double)r.virtual_ms / (double)wall : 0.0, wall > 0 ? (double)r.events * 1000.0 / (double)wall : 0.0);

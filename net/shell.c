@@ -1,8 +1,9 @@
 /*
  * shell.c: `paddock shell -server host:port[,host:port...] [command]`, a
  * zkCli-like shell on the sans-I/O client (client/zkc.h) over blocking
- * sockets.  Commands: create [-s] [-e] path [data], ls path, get path,
- * set path data, delete path, deleteall path, stat path, sync path, quit.
+ * sockets.  Commands: create [-s] [-e] [-c] path [data], ls path, get path,
+ * set path data, delete path, deleteall path, stat path, sync path,
+ * addWatch [-m PERSISTENT|PERSISTENT_RECURSIVE] path, quit.
  * With a command on its command line it runs that one and exits; otherwise
  * it reads commands from standard input, one per line.  Output follows
  * zkCli's wording ("Created /a", "Node does not exist: /a", "[a, b]");
@@ -286,6 +287,8 @@ static int shell_command(struct shell *sh, char *line)
 				flags |= 1;
 			else if (strcmp(argv[i], "-s") == 0)
 				flags |= 2;
+			else if (strcmp(argv[i], "-c") == 0)
+				flags |= 4;
 			else if (path == NULL)
 				path = argv[i];
 			else
@@ -293,6 +296,10 @@ static int shell_command(struct shell *sh, char *line)
 		}
 		if (path == NULL)
 			goto usage;
+		if ((flags & 4) && (flags & 3)) {
+			printf("-c cannot be combined with -s or -e. Containers cannot be ephemeral or sequential.\n");
+			return -1;
+		}
 		if (shell_wait(sh, zkc_create(sh->c, path, data, strlen(data), flags), &r) != 0)
 			goto lost;
 		if (r.err != 0) {
@@ -387,7 +394,7 @@ static int shell_command(struct shell *sh, char *line)
 		return 0;
 	}
 usage:
-	printf("ZooKeeper -server host:port cmd args\n\tcreate [-s] [-e] path [data]\n\tls path\n\tget path\n"
+	printf("ZooKeeper -server host:port cmd args\n\tcreate [-s] [-e] [-c] path [data]\n\tls path\n\tget path\n"
 	       "\tset path data\n\tdelete path\n\tdeleteall path\n\tstat path\n\tsync path\n"
 	       "\taddWatch [-m mode] path\n\tquit\n");
 	return -1;

@@ -112,7 +112,8 @@ static bool lin_cache_grow(struct lin_cache *c)
 	return true;
 }
 
-bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gave_up, char *why, size_t why_size)
+static bool lin_search(const struct lin_op *ops, const size_t *orig, size_t n, uint64_t max_steps, bool *gave_up,
+		       char *why, size_t why_size)
 {
 	struct lin_entry *e;
 	int32_t *call_of, *ret_of, head, cur;
@@ -197,7 +198,7 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 		if (depth == 0) {
 			snprintf(why, why_size, "no linearization: operation %u (kind %d, value %llu, called at %llu, "
 				 "returned at %llu) cannot be placed; the longest linearized prefix had %zu of %zu operations",
-				 e[cur].op, (int)ops[e[cur].op].kind, (unsigned long long)ops[e[cur].op].value,
+				 (unsigned)orig[e[cur].op], (int)ops[e[cur].op].kind, (unsigned long long)ops[e[cur].op].value,
 				 (unsigned long long)ops[e[cur].op].call, (unsigned long long)ops[e[cur].op].ret, best, n);
 			break;
 		}
@@ -231,5 +232,44 @@ bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gav
 	free(stack_state);
 	free(cache.keys);
 	free(cache.used);
+	return ok;
+}
+
+static int lin_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Before the search: a write whose outcome is unknown and whose value no
+ * read returned is dropped.  Choosing "never happened" for it is always at
+ * least as good as placing it (it only changes what later reads may see,
+ * and none saw its value), so the verdict is the same, and each such
+ * write would otherwise double the states the search may visit. */
+bool lin_check(const struct lin_op *ops, size_t n, uint64_t max_steps, bool *gave_up, char *why, size_t why_size)
+{
+	uint64_t *read = malloc((n > 0 ? n : 1) * sizeof(uint64_t));
+	struct lin_op *kept = malloc((n > 0 ? n : 1) * sizeof(*kept));
+	size_t *orig = malloc((n > 0 ? n : 1) * sizeof(size_t));
+	size_t reads = 0, m = 0, i;
+	bool ok;
+	if (read == NULL || kept == NULL || orig == NULL)
+		abort();
+	for (i = 0; i < n; i++)
+		if (ops[i].kind == LIN_GET)
+			read[reads++] = ops[i].value;
+	qsort(read, reads, sizeof(uint64_t), lin_cmp_u64);
+	for (i = 0; i < n; i++) {
+		if (ops[i].kind == LIN_SET_UNKNOWN && ops[i].ret == LIN_NO_RETURN &&
+		    bsearch(&ops[i].value, read, reads, sizeof(uint64_t), lin_cmp_u64) == NULL)
+			continue;
+		orig[m] = i;
+		kept[m++] = ops[i];
+	}
+	*gave_up = false;
+	ok = lin_search(kept, orig, m, max_steps, gave_up, why, why_size);
+	free(read);
+	free(kept);
+	free(orig);
 	return ok;
 }

@@ -8,7 +8,9 @@
  *
  * An operation whose outcome the client never learnt (its connection
  * dropped first) has no return: it may take effect at any point after its
- * call, or never.
+ * call, or never.  Such a write whose value no read returned is dropped
+ * before the search (never having happened is always a valid choice for
+ * it and never a worse one).
  */
 #ifndef PD_SIM_LINEAR_H
 #define PD_SIM_LINEAR_H

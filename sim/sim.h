@@ -12,8 +12,9 @@
  * lands) and clients built on client/zkc, under a fault schedule (the
  * nemesis): server crashes with torn unsynced writes and restarts, client
  * partitions (both ways or one way), whole servers cut off from their
- * clients, clogged links, lossy spells, connection resets, client
- * processes that stall (past their session timeout, now and then), and
+ * clients, clogged links, lossy spells, connection resets, disks
+ * that fill up or fail (writes refused, then resumed), client processes
+ * that stall (past their session timeout, now and then), and
  * clock skew.
  * When the fault phase ends every fault heals and a liveness phase checks
  * that every client gets writes through again.  Checkers run after every
@@ -52,6 +53,8 @@ struct sim_options {
 #define SIM_BUG_LOSE_WATCH_EVENTS 0x20u /* clients never get watch events */
 #define SIM_BUG_TRIM_PAST_SNAPSHOT 0x40u /* the log is trimmed 20 txns past the newest snapshot */
 #define SIM_BUG_NO_HEAL 0x80u        /* partitions never heal */
+#define SIM_BUG_KEEP_FAILED_WRITES 0x100u /* a failed log keeps the records it did not sync */
+#define SIM_BUG_HIDE_LOG_FAILURE 0x200u   /* a failed log is not reported to the core */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
@@ -78,6 +81,8 @@ struct sim_result {
 	uint64_t lossy_spells;
 	uint64_t resets;       /* connections reset by the nemesis */
 	uint64_t pauses;       /* client processes stalled */
+	uint64_t disk_faults;  /* spells of a full or failing disk */
+	uint64_t log_failures; /* syncs that failed (the core told PD_EV_LOG_FAILED) */
 	uint64_t retransmits;  /* segments lost or held back by a partition, sent again */
 	uint64_t duplicates;   /* segments that arrived twice (the second dropped) */
 	uint64_t reordered;    /* segments that arrived ahead of a missing one */

@@ -636,6 +636,11 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 				     s->gen << 20 ^ s->timer_gen, NULL, 0);
 			break;
 		case PD_FX_LOG_APPEND:
+			if (s->log_failed) {
+				sim_violation(w, 129, "server %u appended zxid 0x%" PRIx64 " to a log it was told had "
+					      "failed", server, (uint64_t)e->zxid);
+				break;
+			}
 			sim_bytes_add(&s->pending, bytes, e->len);
 			s->pending_zxid = e->zxid;
 			if (w->opt.bugs & SIM_BUG_ACK_BEFORE_SYNC)
@@ -656,12 +661,29 @@ static void sim_server_sync_done(struct sim_world *w, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
 	struct pd_event ev;
+	memset(&ev, 0, sizeof(ev));
+	if (w->now_us < s->disk_full_until_us) {
+		/* the write or its sync failed: as net/disk.c does, the log is
+		 * cut back to its durable end, every record not synced dropped,
+		 * and the core told so; a probe every second finds out when the
+		 * disk takes writes again */
+		if (w->opt.bugs & SIM_BUG_KEEP_FAILED_WRITES)
+			sim_bytes_add(&s->durable, s->pending.p, s->pending.len); /* planted: kept after all */
+		s->pending.len = 0;
+		s->syncing = false;
+		s->log_failed = true;
+		w->res->log_failures++;
+		ev.type = PD_EV_LOG_FAILED;
+		if (!(w->opt.bugs & SIM_BUG_HIDE_LOG_FAILURE)) /* planted: the core never hears */
+			sim_server_step(w, server, &ev);
+		sim_schedule(w, w->now_us + 1000000, SIM_EV_DISK_PROBE, server, 0, s->gen, NULL, 0);
+		return;
+	}
 	sim_bytes_add(&s->durable, s->pending.p, s->sync_len);
 	s->last_sync_len = s->sync_len;
 	sim_bytes_cut(&s->pending, s->sync_len);
 	s->durable_zxid = s->sync_zxid;
 	s->syncing = false;
-	memset(&ev, 0, sizeof(ev));
 	ev.type = PD_EV_LOG_DURABLE;
 	ev.zxid = s->sync_zxid;
 	sim_server_step(w, server, &ev);
@@ -789,6 +811,7 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 		sim_bytes_add(&s->durable, s->pending.p, (size_t)sim_draw(w, 0, s->pending.len));
 	s->pending.len = 0;
 	s->syncing = false;
+	s->log_failed = false;
 	s->snap_writing = false; /* the snapshot being written is lost */
 	s->snap_due = false;
 	s->up = false;
@@ -862,7 +885,7 @@ static void sim_heal(struct sim_world *w, uint32_t client, uint32_t server, uint
  * connection; each fault heals after a drawn while. */
 static void sim_nemesis(struct sim_world *w)
 {
-	uint64_t move = sim_draw(w, 0, 10);
+	uint64_t move = sim_draw(w, 0, 11);
 	uint32_t server = (uint32_t)sim_draw(w, 0, w->opt.servers - 1);
 	uint32_t client = w->opt.clients > 0 ? (uint32_t)sim_draw(w, 0, w->opt.clients - 1) : 0;
 	if (w->opt.clients == 0)
@@ -892,6 +915,16 @@ static void sim_nemesis(struct sim_world *w)
 		w->res->lossy_spells++;
 		sim_schedule(w, w->now_us + sim_draw(w, 500000, 5000000), SIM_EV_HEAL, client, server, SIM_HEAL_LOSS,
 			     NULL, 0);
+	} else if (move == 11) {
+		/* the server's disk fills up (or fails) for a while; it ends
+		 * before the calm */
+		struct sim_server *s = &w->servers[server];
+		uint64_t until = w->now_us + sim_draw(w, 100000, 4000000);
+		if (until > w->opt.duration_ms * 1000)
+			until = w->opt.duration_ms * 1000;
+		if (until > s->disk_full_until_us)
+			s->disk_full_until_us = until;
+		w->res->disk_faults++;
 	} else if (move == 10) {
 		/* the client process stalls: it hears nothing and says nothing,
 		 * sometimes past its session timeout; it resumes before the calm */
@@ -1053,7 +1086,7 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 	struct sim_server *s = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_CLOSED_SERVER || e->type == SIM_EV_TIMER ||
 				       e->type == SIM_EV_FSYNC_DONE || e->type == SIM_EV_CRASH ||
 				       e->type == SIM_EV_RESTART || e->type == SIM_EV_EARLY_DURABLE ||
-				       e->type == SIM_EV_SNAP_DONE
+				       e->type == SIM_EV_SNAP_DONE || e->type == SIM_EV_DISK_PROBE
 			       ? &w->servers[e->a]
 			       : NULL;
 	struct sim_conn *c = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_TO_CLIENT ||
@@ -1134,6 +1167,17 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		break;
 	case SIM_EV_CALM:
 		sim_calm(w);
+		break;
+	case SIM_EV_DISK_PROBE:
+		if (!s->up || e->gen != s->gen || !s->log_failed)
+			break;
+		if (w->now_us < s->disk_full_until_us) {
+			sim_schedule(w, w->now_us + 1000000, SIM_EV_DISK_PROBE, e->a, 0, s->gen, NULL, 0);
+			break;
+		}
+		s->log_failed = false;
+		ev.type = PD_EV_LOG_OK;
+		sim_server_step(w, e->a, &ev);
 		break;
 	}
 }

@@ -40,6 +40,7 @@ enum sim_ev_type {
 	SIM_EV_NEMESIS,       /* the fault schedule's next move */
 	SIM_EV_HEAL,          /* a partition, or a lossy spell, ends */
 	SIM_EV_CALM,          /* the faults stop and heal; the liveness phase starts */
+	SIM_EV_DISK_PROBE,    /* a server whose log failed tries its disk again */
 };
 
 struct sim_event {
@@ -115,6 +116,8 @@ struct sim_server {
 	struct sim_bytes pending;
 	pd_zxid pending_zxid;    /* the newest zxid in pending */
 	bool syncing;
+	uint64_t disk_full_until_us; /* writes fail (ENOSPC or EIO) until then */
+	bool log_failed;         /* the core was told PD_EV_LOG_FAILED and not yet LOG_OK */
 	size_t sync_len;         /* bytes of pending the sync in flight covers */
 	pd_zxid sync_zxid;
 	pd_zxid durable_zxid;    /* the newest zxid in durable */

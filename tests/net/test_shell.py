@@ -37,6 +37,10 @@ create /p/q 2
 set /p 3
 delete /p/q
 addWatch -m BOGUS /p
+create -c /box
+create /box/item 1
+stat /box
+create -c -e /bad
 get /nope
 """
 
@@ -73,6 +77,8 @@ class ShellTest(unittest.TestCase):
                                   ("NodeDeleted", "/w/c"), ("NodeCreated", "/p"), ("NodeChildrenChanged", "/p"),
                                   ("NodeDataChanged", "/p"), ("NodeChildrenChanged", "/p")])
         self.assertIn("Unsupported mode: BOGUS\n", out)
+        self.assertIn("Created /box\n", out)
+        self.assertIn("-c cannot be combined with -s or -e. Containers cannot be ephemeral or sequential.\n", out)
 
     def test_one_command_from_the_command_line(self):
         with harness.PaddockServer() as srv:

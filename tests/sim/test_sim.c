@@ -4,7 +4,7 @@
  *  - determinism: the same seed twice gives the same trace digest; other
  *    seeds give other digests (faults on: crashes, torn writes, resets,
  *    partitions, clogs, lossy links, clock skew);
- *  - every kind of network fault happens over 20 seeds;
+ *  - every kind of network fault, and disks that fail, happen over 20 seeds;
  *  - every checker can fail: each bug planted in the world's driver makes
  *    some seed end with a correctness violation (exit code 129), the
  *    linearizability check of the znode histories included, and a
@@ -99,6 +99,7 @@ static void test_network_faults_exercised(void **state)
 {
 	struct sim_result r;
 	uint64_t seed, clogs = 0, lossy = 0, resets = 0, dups = 0, reordered = 0, timeouts = 0, expired = 0, pauses = 0;
+	uint64_t log_failures = 0;
 	(void)state;
 	for (seed = 1; seed <= 20; seed++) {
 		run(seed, 0, &r);
@@ -111,7 +112,9 @@ static void test_network_faults_exercised(void **state)
 		timeouts += r.read_timeouts;
 		expired += r.expired;
 		pauses += r.pauses;
+		log_failures += r.log_failures;
 	}
+	assert_true(log_failures > 0);
 	assert_true(pauses > 0);
 	assert_true(clogs > 0);
 	assert_true(lossy > 0);
@@ -185,6 +188,18 @@ static void test_checker_recovery_from_snapshots(void **state)
 	expect_caught(SIM_BUG_TRIM_PAST_SNAPSHOT, "after its snapshot");
 }
 
+static void test_checker_failed_log_drops_unsynced(void **state)
+{
+	(void)state;
+	expect_caught(SIM_BUG_KEEP_FAILED_WRITES, "server 0");
+}
+
+static void test_checker_no_append_after_log_failure(void **state)
+{
+	(void)state;
+	expect_caught(SIM_BUG_HIDE_LOG_FAILURE, "to a log it was told had failed");
+}
+
 static void test_checker_liveness(void **state)
 {
 	(void)state;
@@ -254,6 +269,8 @@ int main(void)
 		cmocka_unit_test(test_checker_sequential_numbers),
 		cmocka_unit_test(test_checker_watch_before_new_data),
 		cmocka_unit_test(test_checker_recovery_from_snapshots),
+		cmocka_unit_test(test_checker_failed_log_drops_unsynced),
+		cmocka_unit_test(test_checker_no_append_after_log_failure),
 		cmocka_unit_test(test_checker_liveness),
 		cmocka_unit_test(test_network_faults_exercised),
 		cmocka_unit_test(test_buggify_seeds_run_clean),
