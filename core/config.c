@@ -444,7 +444,7 @@ int pd_config_finish(struct pd_config *cfg, char *errmsg, size_t errmsg_size)
 			 (long long)cfg->my_id);
 		return PD_ECONFIG;
 	}
-	if (!pd_config_is_standalone(cfg)) {
+	if (!pd_config_is_standalone(cfg) && !cfg->ensemble_preview) {
 		snprintf(errmsg, errmsg_size, "ensembles (%d server.N lines) are not supported yet; "
 			 "configure a single server for standalone mode", cfg->server_count);
 		return PD_ECONFIG;

@@ -57,6 +57,11 @@ int pd_node_create(const struct pd_config *cfg, struct pd_allocator allocator, u
 				node->buggify_active |= 1u << site;
 	}
 	node->next_container_check_ms = now_ms + (uint64_t)cfg->container_check_interval_ms;
+	rc = peer_init(node, errmsg, errmsg_size);
+	if (rc != 0) {
+		pd_node_destroy(node);
+		return rc;
+	}
 	*out = node;
 	return 0;
 
@@ -127,6 +132,7 @@ void pd_node_destroy(struct pd_node *node)
 	pd_session_table_free(&node->sessions);
 	pd_tree_free(&node->tree);
 	pd_acl_table_free(&node->acls);
+	peer_destroy(node);
 	mem = node->mem;
 	pd_mem_free(&mem, node, sizeof(*node));
 }
@@ -195,6 +201,7 @@ void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out)
 	out->mem_data_bytes = node->mem.used_bytes;
 	out->tree_blob_bytes = node->tree.blob_bytes;
 	out->buggify_fired = node->buggify_fired;
+	peer_stats(node, out);
 }
 
 /* --- effects --- */
@@ -582,7 +589,13 @@ static int node_conn_open(struct pd_node *node, const struct pd_event *ev)
 	conn->port = ev->peer_port;
 	node->conns[ev->conn] = conn;
 	node->conn_count++;
+	if (ev->plane != PD_PLANE_CLIENT)
+		return peer_conn_open(node, conn, ev);
 	node->connections_accepted++;
+	if (!peer_serving(node)) {
+		node_conn_close(node, conn); /* an ensemble member not established yet */
+		return 0;
+	}
 	/* maxClientCnxns: connections per client address (0 = unlimited). */
 	if (node->cfg.max_client_cnxns > 0) {
 		for (i = 0; i < node->conns_cap; i++)
@@ -744,6 +757,10 @@ static int node_conn_data(struct pd_node *node, const struct pd_event *ev)
 	size_t used;
 	if (conn == NULL)
 		return 0; /* closed by the core already */
+	if (conn->plane != PD_PLANE_CLIENT) {
+		peer_conn_data(node, conn, ev->data, ev->len);
+		return 0;
+	}
 	node->bytes_received += ev->len;
 	if (conn->in.len == 0) {
 		used = node_conn_frames(node, conn, ev->data, ev->len);
@@ -776,9 +793,12 @@ static void node_arm_timer(struct pd_node *node)
 	struct pd_effect e;
 	if (step > 500)
 		step = 500;
-	if (node->timer_at_ms > node->now_ms)
+	uint64_t peer_at = peer_deadline(node);
+	if (node->timer_at_ms > node->now_ms && (peer_at == 0 || peer_at >= node->timer_at_ms))
 		return;
 	at = (node->now_ms / step + 1) * step;
+	if (peer_at != 0 && peer_at < at)
+		at = peer_at > node->now_ms ? peer_at : node->now_ms + 1;
 	if (PD_BUGGIFY(node, PD_BUGGIFY_EARLY_TIMER))
 		at = node->now_ms + 1; /* a tick that finds little to do */
 	memset(&e, 0, sizeof(e));
@@ -799,6 +819,7 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 	node->fx = fx;
 	if (node->close_pending)
 		node_retry_closes(node);
+	peer_start(node); /* an ensemble member's first step starts its election */
 	switch (ev->type) {
 	case PD_EV_CONN_OPEN:
 		rc = node_conn_open(node, ev);
@@ -808,11 +829,17 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 		break;
 	case PD_EV_CONN_CLOSED:
 		conn = node_conn(node, ev->conn);
-		if (conn != NULL)
+		if (conn != NULL) {
+			peer_conn_closed(node, conn);
 			node_conn_free(node, conn);
+		}
+		break;
+	case PD_EV_CONNECT_FAILED:
+		peer_connect_failed(node, ev);
 		break;
 	case PD_EV_TICK:
 		request_tick(node);
+		peer_tick(node);
 		break;
 	case PD_EV_LOG_DURABLE:
 		node_durable(node, ev->zxid);

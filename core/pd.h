@@ -50,10 +50,21 @@ enum pd_event_type {
 			      * nothing logged after the last LOG_DURABLE will be;
 			      * the node refuses writes until PD_EV_LOG_OK */
 	PD_EV_LOG_OK,        /* the log accepts appends again */
+	PD_EV_CONNECT_FAILED, /* plane, peer_sid: a PD_FX_CONNECT did not connect */
+};
+
+/* Which port a connection came in on (or was dialed to). */
+enum pd_plane {
+	PD_PLANE_CLIENT = 0,
+	PD_PLANE_ELECTION = 1, /* the election port (server.N's third field) */
+	PD_PLANE_QUORUM = 2,   /* the quorum port (the second) */
 };
 
 struct pd_event {
 	enum pd_event_type type;
+	enum pd_plane plane;   /* CONN_OPEN, CONNECT_FAILED */
+	uint64_t peer_sid;     /* CONN_OPEN with outbound, CONNECT_FAILED */
+	bool outbound;         /* CONN_OPEN: the answer to a PD_FX_CONNECT */
 	uint64_t now_ms; /* monotonic milliseconds: timers and session expiry */
 	int64_t wall_ms; /* wall clock, ms since the Unix epoch: ctime, mtime, TTL */
 	uint32_t conn;
@@ -72,6 +83,9 @@ enum pd_effect_type {
 	PD_FX_TIMER,    /* at_ms */
 	PD_FX_LOG_APPEND, /* bytes: one log record (log.h) for the txn with zxid;
 			   * answer with PD_EV_LOG_DURABLE once it is durable */
+	PD_FX_CONNECT,    /* plane, peer: dial that server's port for the plane;
+			   * answer with PD_EV_CONN_OPEN (outbound, peer_sid) or
+			   * PD_EV_CONNECT_FAILED */
 	PD_FX_SNAPSHOT,   /* a snapshot is due (zxid: the node's when it asked).  The
 			   * driver takes it between two steps: the node as it is
 			   * then is the image, labelled with its zxid (snap.h).  It
@@ -81,6 +95,8 @@ enum pd_effect_type {
 struct pd_effect {
 	enum pd_effect_type type;
 	uint32_t conn;
+	enum pd_plane plane; /* CONNECT */
+	uint64_t peer;       /* CONNECT: the server's sid */
 	size_t offset; /* into effects->bytes */
 	size_t len;
 	uint64_t at_ms;
@@ -150,6 +166,11 @@ struct pd_node_stats {
 	uint64_t mem_data_bytes;      /* budgeted allocator now */
 	uint64_t tree_blob_bytes;
 	uint64_t buggify_fired; /* PD_BUGGIFY sites that fired (simulator only) */
+	/* ensemble (issue 5, in progress) */
+	int role;               /* enum pd_peer_state; LOOKING until elected; -1 standalone */
+	uint64_t leader;        /* the sid elected */
+	uint64_t election_round;
+	uint64_t elections;     /* decisions taken */
 };
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
 /* Read-only look at one znode for checkers and tests (the simulator's

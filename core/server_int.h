@@ -39,6 +39,10 @@ struct latency_stats {
 
 struct pd_conn {
 	uint32_t id;
+	uint8_t plane;           /* enum pd_plane */
+	bool outbound;           /* a peer connection this node dialed */
+	bool hello_done;         /* an election connection's hello is read (or sent) */
+	uint64_t peer_sid;       /* a peer connection's server */
 	enum conn_state state;
 	uint64_t serial;         /* never reused, unlike id */
 	uint32_t pending_writes; /* prepared, not yet applied */
@@ -78,6 +82,7 @@ enum pd_buggify_site {
 #define PD_BUGGIFY(node, site) node_buggify((node), (site))
 
 struct prep_rec;
+struct node_ens;
 struct prep_touch;
 struct prep_undo;
 
@@ -171,6 +176,7 @@ struct pd_node {
 	uint32_t held_cap;
 	bool held_overflow;
 	bool log_failed;      /* between PD_EV_LOG_FAILED and PD_EV_LOG_OK */
+	struct node_ens *ens; /* the ensemble part (peer.c); NULL when standalone */
 	uint64_t writes_refused; /* answered NOTREADONLY while the log was failing */
 	uint64_t timer_at_ms;
 	bool close_pending; /* some connection is CONN_CLOSING */
@@ -273,5 +279,18 @@ bool apply_txn_valid(const uint8_t *txn, size_t len);
 /* Bytes of the header and record at txn (ZooKeeper may append a digest
  * after them), 0 if they do not parse. */
 size_t apply_txn_record_len(const uint8_t *txn, size_t len);
+
+/* peer.c: the ensemble's planes (issue 5, in progress: the election). */
+int peer_init(struct pd_node *node, char *errmsg, size_t errmsg_size);
+void peer_destroy(struct pd_node *node);
+void peer_start(struct pd_node *node);
+int peer_conn_open(struct pd_node *node, struct pd_conn *conn, const struct pd_event *ev);
+void peer_conn_data(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len);
+void peer_conn_closed(struct pd_node *node, struct pd_conn *conn);
+void peer_connect_failed(struct pd_node *node, const struct pd_event *ev);
+void peer_tick(struct pd_node *node);
+uint64_t peer_deadline(const struct pd_node *node);
+bool peer_serving(const struct pd_node *node);
+void peer_stats(const struct pd_node *node, struct pd_node_stats *out);
 
 #endif

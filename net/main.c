@@ -24,11 +24,13 @@ static void main_usage(FILE *f)
 		   "                                  migrate an Apache ZooKeeper 3.x data directory (its version-2/\n"
 		   "                                  snapshot.* and log.* files) into the empty dataDir of ZOO_CFG\n"
 		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--snap-count C]\n"
-		   "                   [--liveness-seconds L] [--no-faults] [--buggify]\n"
+		   "                   [--liveness-seconds L] [--no-faults] [--buggify] [--ensemble]\n"
 		   "                                  run a simulated world (virtual time) from a seed: S seconds\n"
 		   "                                  of faults, then L healed (every client must write); prints\n"
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
-		   "                                  or assertion, 128 lost liveness, 129 correctness violation\n"
+		   "                                  or assertion, 128 lost liveness, 129 correctness violation;\n"
+		   "                                  --ensemble (work in progress): K servers (3 by default) elect\n"
+		   "                                  a leader, no clients yet\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
 		   "                                  a zkCli-like shell (create [-s] [-e] [-c], ls, get, set, delete,\n"
 		   "                                  deleteall, stat, sync, addWatch);\n"
@@ -62,6 +64,14 @@ static int main_sim(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--buggify") == 0) {
 			o.buggify = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--ensemble") == 0) {
+			/* issue 5 in progress: the servers elect a leader; no clients yet */
+			o.ensemble = true;
+			o.clients = 0;
+			o.servers = o.servers > 1 ? o.servers : 3;
+			o.liveness_ms = 70000;
 			continue;
 		}
 		if (v == NULL) {
@@ -110,6 +120,9 @@ static int main_sim(int argc, char **argv)
 	       (unsigned long long)r.resets, (unsigned long long)r.pauses, (unsigned long long)r.disk_faults,
 	       (unsigned long long)r.log_failures, (unsigned long long)r.retransmits, (unsigned long long)r.duplicates,
 	       (unsigned long long)r.reordered, (unsigned long long)r.snapshots, (unsigned long long)r.snapshot_boots);
+	if (o.ensemble)
+		printf("elections=%llu peer_partitions=%llu leader=%llu\n", (unsigned long long)r.elections,
+		       (unsigned long long)r.peer_partitions, (unsigned long long)r.leader);
 	printf("wall_ms=%llu speed=%.0fx events_per_s=%.0f\n", (unsigned long long)wall,
 	       wall > 0 ? (double)r.virtual_ms / (double)wall : 0.0, wall > 0 ? (double)r.events * 1000.0 / (double)wall : 0.0);
 	printf("digest=0x%016llx\n", (unsigned long long)r.digest);

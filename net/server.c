@@ -284,6 +284,9 @@ static void server_effects(struct server *s)
 		case PD_FX_TIMER:
 			server_arm_timer(s, e->at_ms);
 			break;
+		case PD_FX_CONNECT:
+			/* ensembles are refused at start until issue 5 lands: never asked */
+			break;
 		case PD_FX_SNAPSHOT:
 			s->snap_due = true; /* forked once the loop turn is done */
 			break;

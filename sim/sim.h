@@ -40,6 +40,8 @@ struct sim_options {
 	uint32_t fsync_us_max;   /* fsync latency, uniform in [50 us, max] */
 	uint32_t snap_count;     /* the servers' snapCount */
 	bool buggify;            /* turn on the core's PD_BUGGIFY sites (from the seed) */
+	bool ensemble;           /* the servers form one ensemble (issue 5 in progress:
+				  * the election only; no clients are served yet) */
 	uint32_t bugs;           /* SIM_BUG_*: planted driver bugs, to show the checkers fire */
 };
 
@@ -89,6 +91,9 @@ struct sim_result {
 	uint64_t sessions;     /* sessions the clients established */
 	uint64_t expired;      /* sessions the clients found expired */
 	uint64_t read_timeouts; /* transports a client gave up on (a quiet server) */
+	uint64_t elections;    /* decisions the servers' elections took (ensemble) */
+	uint64_t peer_partitions; /* server pairs cut (ensemble) */
+	uint64_t leader;       /* the sid every server follows at the end (ensemble) */
 };
 
 void sim_options_default(struct sim_options *o);

@@ -224,7 +224,7 @@ static struct sim_link *sim_link_of(struct sim_world *w, uint32_t client, uint32
 
 static struct sim_dir *sim_dir_of(struct sim_world *w, const struct sim_conn *c, bool to_server)
 {
-	struct sim_link *l = sim_link_of(w, c->client, c->server);
+	struct sim_link *l = c->peer ? &w->peer_links[c->dialer][c->server] : sim_link_of(w, c->client, c->server);
 	return to_server ? &l->up : &l->down;
 }
 
@@ -245,30 +245,68 @@ static uint64_t sim_rto(struct sim_world *w, uint32_t attempt)
 	return base + sim_draw(w, 0, base / 4);
 }
 
+static void sim_dir_init(struct sim_world *w, struct sim_dir *d)
+{
+	d->base_us = (uint32_t)sim_draw(w, 20, w->opt.latency_us_max / 2 + 20);
+	d->jitter_us = (uint32_t)sim_draw(w, 0, w->opt.latency_us_max / 2);
+	if (!w->opt.faults)
+		return;
+	if (sim_draw(w, 0, 3) == 0)
+		d->loss_pm = (uint16_t)sim_draw(w, 1, 30);
+	if (sim_draw(w, 0, 3) == 0)
+		d->dup_pm = (uint16_t)sim_draw(w, 1, 20);
+	d->reorder = sim_draw(w, 0, 3) == 0;
+}
+
 static void sim_links_init(struct sim_world *w)
 {
 	uint32_t c, s;
+	if (w->opt.ensemble)
+		for (c = 0; c < w->opt.servers; c++)
+			for (s = 0; s < w->opt.servers; s++) {
+				sim_dir_init(w, &w->peer_links[c][s].up);
+				sim_dir_init(w, &w->peer_links[c][s].down);
+			}
 	w->links = calloc((size_t)(w->opt.clients > 0 ? w->opt.clients : 1) * SIM_SERVERS_MAX, sizeof(*w->links));
 	if (w->links == NULL)
 		abort();
 	for (c = 0; c < w->opt.clients; c++)
 		for (s = 0; s < w->opt.servers; s++) {
 			struct sim_link *l = sim_link_of(w, c, s);
-			struct sim_dir *d[2] = {&l->up, &l->down};
-			int k;
-			for (k = 0; k < 2; k++) {
-				d[k]->base_us = (uint32_t)sim_draw(w, 20, w->opt.latency_us_max / 2 + 20);
-				d[k]->jitter_us = (uint32_t)sim_draw(w, 0, w->opt.latency_us_max / 2);
-				if (!w->opt.faults)
-					continue;
-				/* swarm: each link draws which faults it has */
-				if (sim_draw(w, 0, 3) == 0)
-					d[k]->loss_pm = (uint16_t)sim_draw(w, 1, 30);
-				if (sim_draw(w, 0, 3) == 0)
-					d[k]->dup_pm = (uint16_t)sim_draw(w, 1, 20);
-				d[k]->reorder = sim_draw(w, 0, 3) == 0;
-			}
+			sim_dir_init(w, &l->up);
+			sim_dir_init(w, &l->down);
 		}
+}
+
+/* A new world connection, zeroed; returns its index (never reused). */
+static uint32_t sim_conn_new(struct sim_world *w)
+{
+	if (w->conn_count == w->conn_cap) {
+		w->conn_cap = w->conn_cap == 0 ? 256 : w->conn_cap * 2;
+		w->conns = realloc(w->conns, w->conn_cap * sizeof(*w->conns));
+		if (w->conns == NULL)
+			abort();
+	}
+	memset(&w->conns[w->conn_count], 0, sizeof(*w->conns));
+	return (uint32_t)w->conn_count++;
+}
+
+/* A fresh core connection id on a server, mapped to world conn index conn. */
+static uint32_t sim_core_id(struct sim_server *s, uint32_t conn)
+{
+	uint32_t id = s->next_core_id++;
+	if (id >= s->conn_of_core_cap) {
+		uint32_t cap = s->conn_of_core_cap == 0 ? 64 : s->conn_of_core_cap * 2;
+		while (cap <= id)
+			cap *= 2;
+		s->conn_of_core = realloc(s->conn_of_core, cap * sizeof(uint32_t));
+		if (s->conn_of_core == NULL)
+			abort();
+		memset(s->conn_of_core + s->conn_of_core_cap, 0, (cap - s->conn_of_core_cap) * sizeof(uint32_t));
+		s->conn_of_core_cap = cap;
+	}
+	s->conn_of_core[id] = conn + 1;
+	return id;
 }
 
 uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server)
@@ -278,15 +316,8 @@ uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server)
 	struct sim_conn *c;
 	struct pd_event ev;
 	uint32_t idx;
-	if (w->conn_count == w->conn_cap) {
-		w->conn_cap = w->conn_cap == 0 ? 256 : w->conn_cap * 2;
-		w->conns = realloc(w->conns, w->conn_cap * sizeof(*w->conns));
-		if (w->conns == NULL)
-			abort();
-	}
-	idx = (uint32_t)w->conn_count++;
+	idx = sim_conn_new(w);
 	c = &w->conns[idx];
-	memset(c, 0, sizeof(*c));
 	c->client = client;
 	c->server = server;
 	c->gen = ++w->conn_gen;
@@ -303,18 +334,7 @@ uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server)
 	}
 	c->open = true;
 	c->server_gen = s->gen;
-	c->core_id = s->next_core_id++;
-	if (c->core_id >= s->conn_of_core_cap) {
-		uint32_t cap = s->conn_of_core_cap == 0 ? 64 : s->conn_of_core_cap * 2;
-		while (cap <= c->core_id)
-			cap *= 2;
-		s->conn_of_core = realloc(s->conn_of_core, cap * sizeof(uint32_t));
-		if (s->conn_of_core == NULL)
-			abort();
-		memset(s->conn_of_core + s->conn_of_core_cap, 0, (cap - s->conn_of_core_cap) * sizeof(uint32_t));
-		s->conn_of_core_cap = cap;
-	}
-	s->conn_of_core[c->core_id] = idx + 1;
+	c->core_id = sim_core_id(s, idx);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = PD_EV_CONN_OPEN;
 	ev.conn = c->core_id;
@@ -332,7 +352,7 @@ static void sim_segment(struct sim_world *w, uint32_t conn, bool to_server, cons
 	const struct sim_dir *d = sim_dir_of(w, c, to_server);
 	uint64_t *last = to_server ? &c->to_server_at : &c->to_client_at;
 	uint64_t at = w->now_us + sim_latency(w, d);
-	uint32_t dir = to_server ? 0 : 1, dest = to_server ? c->server : c->client;
+	uint32_t dir = to_server ? 0 : 1, dest = to_server ? c->server : c->peer ? c->dialer : c->client;
 	enum sim_ev_type type = to_server ? SIM_EV_TO_SERVER : SIM_EV_TO_CLIENT;
 	bool reorder = d->reorder || (!to_server && (w->opt.bugs & SIM_BUG_REORDER));
 	uint32_t loss = (uint32_t)d->loss_pm + d->burst_pm, attempt = 0;
@@ -474,7 +494,8 @@ static int sim_cmp_u64(const void *a, const void *b)
 static void sim_check_sequential(struct sim_world *w)
 {
 	size_t i;
-	qsort(w->seq_names, w->seq_count, sizeof(uint64_t), sim_cmp_u64);
+	if (w->seq_count > 1)
+		qsort(w->seq_names, w->seq_count, sizeof(uint64_t), sim_cmp_u64);
 	for (i = 1; i < w->seq_count; i++)
 		if (w->seq_names[i] == w->seq_names[i - 1])
 			sim_violation(w, 129, "server %u handed out the sequential number %llu twice",
@@ -615,16 +636,34 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 			sim_mix_bytes(w, bytes, e->len);
 		switch (e->type) {
 		case PD_FX_SEND:
+			/* toward the other end: the server dialed, or whoever dialed it */
 			if (conn != 0 && w->conns[conn - 1].open)
-				sim_stream(w, conn - 1, false, bytes, e->len);
+				sim_stream(w, conn - 1, w->conns[conn - 1].peer && w->conns[conn - 1].dialer == server, bytes,
+					   e->len);
 			break;
 		case PD_FX_CLOSE:
 			if (conn != 0) {
 				s->conn_of_core[e->conn] = 0;
 				if (w->conns[conn - 1].open) {
 					w->conns[conn - 1].open = false;
-					sim_close_towards(w, conn - 1, false);
+					sim_close_towards(w, conn - 1,
+							  w->conns[conn - 1].peer && w->conns[conn - 1].dialer == server);
 				}
+			}
+			break;
+		case PD_FX_CONNECT:
+			/* the dial takes a round trip; it cannot run inside this step */
+			if (e->peer >= 1 && e->peer <= w->opt.servers) {
+				const struct sim_link *l = &w->peer_links[server][e->peer - 1];
+				struct sim_event d;
+				memset(&d, 0, sizeof(d));
+				d.at_us = w->now_us + sim_latency(w, &l->up) + sim_latency(w, &l->down);
+				d.type = SIM_EV_PEER_DIAL;
+				d.a = server;
+				d.b = (uint32_t)(e->peer - 1);
+				d.gen = s->gen;
+				d.piece = (uint32_t)e->plane;
+				sim_push(w, d);
 			}
 			break;
 		case PD_FX_FOURLW:
@@ -703,13 +742,25 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
 	struct pd_config cfg;
-	char text[256], errmsg[256];
+	char text[1024], errmsg[256];
 	size_t off = 0;
 	int n;
 	struct pd_allocator al = {sim_alloc, sim_free, NULL};
-	n = snprintf(text, sizeof(text), "tickTime=2000\ndataDir=/sim/%u\nsnapCount=%u\n", server, w->opt.snap_count);
-	if (pd_config_parse(&cfg, text, (size_t)n, errmsg, sizeof(errmsg)) != 0 ||
-	    pd_config_finish(&cfg, errmsg, sizeof(errmsg)) != 0) {
+	n = snprintf(text, sizeof(text), "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/sim/%u\nsnapCount=%u\n",
+		     server, w->opt.snap_count);
+	if (w->opt.ensemble) {
+		uint32_t k;
+		for (k = 0; k < w->opt.servers && n < (int)sizeof(text) - 64; k++)
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "server.%u=10.0.255.%u:2888:3888\n", k + 1, k + 1);
+	}
+	if (pd_config_parse(&cfg, text, (size_t)n, errmsg, sizeof(errmsg)) != 0) {
+		sim_violation(w, 127, "config: %s", errmsg);
+		return;
+	}
+	if (w->opt.ensemble)
+		cfg.my_id = server + 1;
+	cfg.ensemble_preview = w->opt.ensemble;
+	if (pd_config_finish(&cfg, errmsg, sizeof(errmsg)) != 0) {
 		sim_violation(w, 127, "config: %s", errmsg);
 		return;
 	}
@@ -791,6 +842,7 @@ static void sim_collect(struct sim_world *w, struct sim_server *s)
 	struct pd_node_stats st;
 	pd_node_get_stats(s->node, &st);
 	w->res->buggify_fired += st.buggify_fired;
+	w->res->elections += st.elections;
 }
 
 static void sim_server_crash(struct sim_world *w, uint32_t server)
@@ -822,9 +874,9 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 	memset(s->conn_of_core, 0, s->conn_of_core_cap * sizeof(uint32_t));
 	for (i = 0; i < w->conn_count; i++) {
 		struct sim_conn *c = &w->conns[i];
-		if (c->open && c->server == server) {
+		if (c->open && (c->server == server || (c->peer && c->dialer == server))) {
 			c->open = false;
-			sim_close_towards(w, (uint32_t)i, false);
+			sim_close_towards(w, (uint32_t)i, c->peer && c->dialer == server);
 		}
 	}
 	sim_schedule(w, w->now_us + sim_draw(w, 50000, 500000), SIM_EV_RESTART, server, 0, 0, NULL, 0);
@@ -853,6 +905,7 @@ static void sim_deliver_close_server(struct sim_world *w, uint32_t conn)
 #define SIM_HEAL_UP 0x1u      /* unblock client -> server */
 #define SIM_HEAL_DOWN 0x2u    /* unblock server -> client */
 #define SIM_HEAL_LOSS 0x4u    /* end a lossy spell */
+#define SIM_PEER_PAIR 0x100u  /* the heal of a cut between two servers: a and b are servers */
 
 /* Applies (sign +1) or lifts (-1) a partition of the client's link. */
 static void sim_block(struct sim_world *w, uint32_t client, uint32_t server, uint64_t how, int sign)
@@ -873,11 +926,55 @@ static void sim_block(struct sim_world *w, uint32_t client, uint32_t server, uin
 	}
 }
 
+static void sim_peer_block(struct sim_world *w, uint32_t a, uint32_t b, uint64_t how, int sign);
+
 static void sim_heal(struct sim_world *w, uint32_t client, uint32_t server, uint64_t how)
 {
 	if ((w->opt.bugs & SIM_BUG_NO_HEAL) && (how & (SIM_HEAL_UP | SIM_HEAL_DOWN)))
 		return; /* planted: the partition stays */
-	sim_block(w, client, server, how, -1);
+	if (how & SIM_PEER_PAIR)
+		sim_peer_block(w, client, server, how, -1);
+	else
+		sim_block(w, client, server, how, -1);
+}
+
+/* Applies (+1) or lifts (-1) a cut between two servers, in the ways asked
+ * (SIM_HEAL_UP: a -> b, SIM_HEAL_DOWN: b -> a), over both dialing directions. */
+static void sim_peer_block(struct sim_world *w, uint32_t a, uint32_t b, uint64_t how, int sign)
+{
+	struct sim_dir *ab[2] = {&w->peer_links[a][b].up, &w->peer_links[b][a].down};
+	struct sim_dir *ba[2] = {&w->peer_links[a][b].down, &w->peer_links[b][a].up};
+	int k;
+	for (k = 0; k < 2; k++) {
+		if (how & SIM_HEAL_UP)
+			ab[k]->blocked = sign > 0 ? ab[k]->blocked + 1 : ab[k]->blocked - (ab[k]->blocked > 0);
+		if (how & SIM_HEAL_DOWN)
+			ba[k]->blocked = sign > 0 ? ba[k]->blocked + 1 : ba[k]->blocked - (ba[k]->blocked > 0);
+	}
+}
+
+/* Between servers: cut a pair (both ways or one way) or cut one server
+ * off from every other (a leader's isolation, when it is the leader). */
+static void sim_nemesis_peers(struct sim_world *w)
+{
+	uint32_t a = (uint32_t)sim_draw(w, 0, w->opt.servers - 1), b = (uint32_t)sim_draw(w, 0, w->opt.servers - 1), k;
+	uint64_t move = sim_draw(w, 0, 3), how;
+	uint64_t until = w->now_us + sim_draw(w, 100000, 15000000);
+	if (move == 3) {
+		for (k = 0; k < w->opt.servers; k++)
+			if (k != a) {
+				sim_peer_block(w, a, k, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
+				sim_schedule(w, until, SIM_EV_HEAL, a, k, SIM_PEER_PAIR | SIM_HEAL_UP | SIM_HEAL_DOWN, NULL, 0);
+			}
+		w->res->peer_partitions++;
+		return;
+	}
+	if (a == b)
+		return;
+	how = move == 0 ? SIM_HEAL_UP | SIM_HEAL_DOWN : move == 1 ? SIM_HEAL_UP : SIM_HEAL_DOWN;
+	sim_peer_block(w, a, b, how, +1);
+	sim_schedule(w, until, SIM_EV_HEAL, a, b, SIM_PEER_PAIR | how, NULL, 0);
+	w->res->peer_partitions++;
 }
 
 /* One move: cut a client off (both ways or one way), cut a server off
@@ -888,6 +985,10 @@ static void sim_nemesis(struct sim_world *w)
 	uint64_t move = sim_draw(w, 0, 11);
 	uint32_t server = (uint32_t)sim_draw(w, 0, w->opt.servers - 1);
 	uint32_t client = w->opt.clients > 0 ? (uint32_t)sim_draw(w, 0, w->opt.clients - 1) : 0;
+	if (w->opt.ensemble && (w->opt.clients == 0 || sim_draw(w, 0, 1) == 0)) {
+		sim_nemesis_peers(w);
+		return;
+	}
 	if (w->opt.clients == 0)
 		return;
 	server = w->clients[client].server;
@@ -947,6 +1048,12 @@ static void sim_calm(struct sim_world *w)
 	uint32_t c, s;
 	w->calm = true;
 	w->calm_us = w->now_us;
+	if (!(w->opt.bugs & SIM_BUG_NO_HEAL))
+		for (c = 0; c < w->opt.servers; c++)
+			for (s = 0; s < w->opt.servers; s++) {
+				w->peer_links[c][s].up.blocked = 0;
+				w->peer_links[c][s].down.blocked = 0;
+			}
 	for (c = 0; c < w->opt.clients; c++) {
 		for (s = 0; s < w->opt.servers; s++) {
 			struct sim_link *l = sim_link_of(w, c, s);
@@ -961,6 +1068,40 @@ static void sim_calm(struct sim_world *w)
 		}
 		w->clients[c].last_write_us = 0;
 	}
+}
+
+/* Election liveness (ensemble): once the faults healed, every server has
+ * decided, all follow one leader, and that leader, up, leads. */
+static void sim_check_election(struct sim_world *w)
+{
+	uint32_t i, leading = 0;
+	uint64_t leader = 0;
+	for (i = 0; i < w->opt.servers && !w->stop; i++) {
+		struct pd_node_stats st;
+		if (!w->servers[i].up) {
+			sim_violation(w, 128, "server %u is still down after the calm", i + 1);
+			return;
+		}
+		pd_node_get_stats(w->servers[i].node, &st);
+		if (st.role == 0) {
+			sim_violation(w, 128, "server %u is still LOOKING (round %llu) %llu ms after every fault healed", i + 1,
+				      (unsigned long long)st.election_round,
+				      (unsigned long long)((w->now_us - w->calm_us) / 1000));
+			return;
+		}
+		if (leader == 0)
+			leader = st.leader;
+		if (st.leader != leader) {
+			sim_violation(w, 128, "servers follow different leaders after the calm: %llu and %llu",
+				      (unsigned long long)leader, (unsigned long long)st.leader);
+			return;
+		}
+		if (st.role == 2)
+			leading++;
+	}
+	if (!w->stop && leading != 1)
+		sim_violation(w, 128, "%u servers lead after the calm (leader %llu)", leading, (unsigned long long)leader);
+	w->res->leader = leader;
 }
 
 /* Liveness: after the faults healed, every client got a write answered. */
@@ -997,6 +1138,26 @@ static void sim_deliver(struct sim_world *w, const struct sim_event *e)
 		ev.data = e->data;
 		ev.len = e->len;
 		sim_server_step(w, c->server, &ev);
+		return;
+	}
+	if (c->peer) {
+		/* toward the server that dialed */
+		struct sim_server *d = &w->servers[c->dialer];
+		struct pd_event ev;
+		if (!d->up || c->dialer_gen != d->gen || c->dialer_core_id >= d->conn_of_core_cap ||
+		    d->conn_of_core[c->dialer_core_id] != e->b + 1)
+			return;
+		memset(&ev, 0, sizeof(ev));
+		ev.conn = c->dialer_core_id;
+		if (e->fin) {
+			d->conn_of_core[c->dialer_core_id] = 0;
+			ev.type = PD_EV_CONN_CLOSED;
+		} else {
+			ev.type = PD_EV_CONN_DATA;
+			ev.data = e->data;
+			ev.len = e->len;
+		}
+		sim_server_step(w, c->dialer, &ev);
 		return;
 	}
 	if (w->clients[c->client].conn != e->b + 1)
@@ -1081,12 +1242,59 @@ static void sim_arrive(struct sim_world *w, struct sim_event *e)
 	}
 }
 
+/* A server's dial reaches the other server: both ends open, or the dialer
+ * hears it failed (refused at once if the server is down, after a connect
+ * timeout if a partition swallows the handshake). */
+
+static void sim_peer_dial(struct sim_world *w, const struct sim_event *e)
+{
+	struct sim_server *d = &w->servers[e->a], *t = &w->servers[e->b];
+	const struct sim_link *l = &w->peer_links[e->a][e->b];
+	struct sim_conn *c;
+	struct pd_event ev;
+	uint32_t idx;
+	if (!d->up || e->gen != d->gen)
+		return;
+	if (!t->up || l->up.blocked > 0 || l->down.blocked > 0) {
+		struct sim_event f = *e;
+		f.at_us = w->now_us + (t->up ? sim_draw(w, 1000000, 3000000) : sim_draw(w, 100, 1000));
+		f.type = SIM_EV_PEER_FAIL;
+		f.data = NULL;
+		f.len = 0;
+		sim_push(w, f);
+		return;
+	}
+	idx = sim_conn_new(w);
+	c = &w->conns[idx];
+	c->peer = true;
+	c->open = true;
+	c->dialer = e->a;
+	c->server = e->b;
+	c->gen = ++w->conn_gen;
+	c->server_gen = t->gen;
+	c->dialer_gen = d->gen;
+	c->core_id = sim_core_id(t, idx);
+	c->dialer_core_id = sim_core_id(d, idx);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PD_EV_CONN_OPEN;
+	ev.plane = (enum pd_plane)e->piece;
+	ev.conn = c->core_id;
+	snprintf(ev.peer_ip, sizeof(ev.peer_ip), "10.0.255.%u", e->a + 1);
+	sim_server_step(w, e->b, &ev);
+	ev.conn = w->conns[idx].dialer_core_id;
+	ev.outbound = true;
+	ev.peer_sid = e->b + 1;
+	snprintf(ev.peer_ip, sizeof(ev.peer_ip), "10.0.255.%u", e->b + 1);
+	sim_server_step(w, e->a, &ev);
+}
+
 static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 {
 	struct sim_server *s = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_CLOSED_SERVER || e->type == SIM_EV_TIMER ||
 				       e->type == SIM_EV_FSYNC_DONE || e->type == SIM_EV_CRASH ||
 				       e->type == SIM_EV_RESTART || e->type == SIM_EV_EARLY_DURABLE ||
-				       e->type == SIM_EV_SNAP_DONE || e->type == SIM_EV_DISK_PROBE
+				       e->type == SIM_EV_SNAP_DONE || e->type == SIM_EV_DISK_PROBE ||
+				       e->type == SIM_EV_PEER_DIAL || e->type == SIM_EV_PEER_FAIL
 			       ? &w->servers[e->a]
 			       : NULL;
 	struct sim_conn *c = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_TO_CLIENT ||
@@ -1097,7 +1305,7 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 	memset(&ev, 0, sizeof(ev));
 	sim_mix(w, e->at_us ^ ((uint64_t)e->type << 48) ^ ((uint64_t)e->a << 32) ^ e->b);
 	if ((e->type == SIM_EV_TO_CLIENT || e->type == SIM_EV_RESET_CLIENT || e->type == SIM_EV_CLIENT_WAKE) &&
-	    w->clients[e->a].paused_until_us > w->now_us) {
+	    !(e->type == SIM_EV_TO_CLIENT && w->conns[e->b].peer) && w->clients[e->a].paused_until_us > w->now_us) {
 		/* a stalled client: its events wait, in order, until it resumes */
 		struct sim_event later = *e;
 		later.at_us = w->clients[e->a].paused_until_us;
@@ -1167,6 +1375,17 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		break;
 	case SIM_EV_CALM:
 		sim_calm(w);
+		break;
+	case SIM_EV_PEER_DIAL:
+		sim_peer_dial(w, e);
+		break;
+	case SIM_EV_PEER_FAIL:
+		if (s->up && e->gen == s->gen) {
+			ev.type = PD_EV_CONNECT_FAILED;
+			ev.plane = (enum pd_plane)e->piece;
+			ev.peer_sid = e->b + 1;
+			sim_server_step(w, e->a, &ev);
+		}
 		break;
 	case SIM_EV_DISK_PROBE:
 		if (!s->up || e->gen != s->gen || !s->log_failed)
@@ -1249,6 +1468,8 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	if (!w.stop && w.opt.liveness_ms > 0) {
 		w.now_us = (w.opt.duration_ms + w.opt.liveness_ms) * 1000;
 		sim_check_liveness(&w);
+		if (w.opt.ensemble)
+			sim_check_election(&w);
 	}
 	/* at the end, every acknowledged write on every server that is up */
 	for (i = 0; i < w.acked_count && !w.stop; i++)

@@ -41,6 +41,8 @@ enum sim_ev_type {
 	SIM_EV_HEAL,          /* a partition, or a lossy spell, ends */
 	SIM_EV_CALM,          /* the faults stop and heal; the liveness phase starts */
 	SIM_EV_DISK_PROBE,    /* a server whose log failed tries its disk again */
+	SIM_EV_PEER_DIAL,     /* a server's PD_FX_CONNECT reaches the other side (or not) */
+	SIM_EV_PEER_FAIL,     /* and the dialer learns it failed */
 };
 
 struct sim_event {
@@ -96,6 +98,10 @@ struct sim_conn {
 	uint64_t to_server_at; /* the last arrival time drawn in each direction */
 	uint64_t to_client_at;
 	bool reset;            /* reset: whatever is still in flight is lost */
+	bool peer;             /* server to server: `dialer` dialed `server` */
+	uint32_t dialer;
+	uint32_t dialer_core_id;
+	uint64_t dialer_gen;
 	uint32_t sent[2];      /* segments numbered so far: [0] to the server, [1] to the client */
 	uint32_t delivered[2]; /* segments handed to the receiver, in order */
 	struct sim_event *stash[2]; /* arrived ahead of a missing one */
@@ -187,6 +193,7 @@ struct sim_world {
 	struct sim_server servers[SIM_SERVERS_MAX];
 	struct sim_client *clients;
 	struct sim_link *links; /* [client * SIM_SERVERS_MAX + server] */
+	struct sim_link peer_links[SIM_SERVERS_MAX][SIM_SERVERS_MAX]; /* [dialer][target] */
 	struct sim_conn *conns;
 	size_t conn_count;
 	size_t conn_cap;

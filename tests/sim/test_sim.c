@@ -206,6 +206,42 @@ static void test_checker_liveness(void **state)
 	expect_caught_as(SIM_BUG_NO_HEAL, 128, "after every fault healed");
 }
 
+/* Issue 5, first step: ensembles of 3, 5 and 7 unmodified cores run fast
+ * leader election over the world's server-to-server streams (dialing,
+ * ZooKeeper's hello, one connection per pair) and every server ends up
+ * following the one leader, which leads: with equal (empty) data, the
+ * highest sid.  Faults stay off until discovery and the quorum plane's
+ * failure detection let servers notice a lost leader. */
+static void test_ensemble_elects_one_leader(void **state)
+{
+	struct sim_options o;
+	struct sim_result r, again;
+	uint32_t n;
+	uint64_t seed;
+	(void)state;
+	for (n = 3; n <= 7; n += 2)
+		for (seed = 1; seed <= 20; seed++) {
+			sim_options_default(&o);
+			o.seed = seed;
+			o.ensemble = true;
+			o.servers = n;
+			o.clients = 0;
+			o.faults = false;
+			o.duration_ms = 5000;
+			o.liveness_ms = 10000;
+			sim_run(&o, &r);
+			if (r.exit_code != 0)
+				fail_msg("%u servers, seed=%llu: exit %d: %s", n, (unsigned long long)seed, r.exit_code,
+					 r.violation);
+			assert_true(r.leader == n);
+			assert_true(r.elections == n); /* each server decided once */
+			if (seed == 1) {
+				sim_run(&o, &again);
+				assert_true(again.digest == r.digest);
+			}
+		}
+}
+
 /* The core's PD_BUGGIFY sites fire (seed-chosen), and the runs stay clean
  * and deterministic. */
 static void test_buggify_seeds_run_clean(void **state)
@@ -273,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_checker_no_append_after_log_failure),
 		cmocka_unit_test(test_checker_liveness),
 		cmocka_unit_test(test_network_faults_exercised),
+		cmocka_unit_test(test_ensemble_elects_one_leader),
 		cmocka_unit_test(test_buggify_seeds_run_clean),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
