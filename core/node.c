@@ -599,7 +599,8 @@ static int node_conn_open(struct pd_node *node, const struct pd_event *ev)
 	/* maxClientCnxns: connections per client address (0 = unlimited). */
 	if (node->cfg.max_client_cnxns > 0) {
 		for (i = 0; i < node->conns_cap; i++)
-			if (node->conns[i] != NULL && strcmp(node->conns[i]->ip, conn->ip) == 0)
+			if (node->conns[i] != NULL && node->conns[i]->plane == PD_PLANE_CLIENT &&
+			    strcmp(node->conns[i]->ip, conn->ip) == 0)
 				same_ip++;
 		if (same_ip > (uint32_t)node->cfg.max_client_cnxns) {
 			node->connections_rejected++;
@@ -836,6 +837,9 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 		break;
 	case PD_EV_CONNECT_FAILED:
 		peer_connect_failed(node, ev);
+		break;
+	case PD_EV_EPOCH_DURABLE:
+		peer_epoch_durable(node, ev->which, ev->value);
 		break;
 	case PD_EV_TICK:
 		request_tick(node);

@@ -51,6 +51,13 @@ enum pd_event_type {
 			      * the node refuses writes until PD_EV_LOG_OK */
 	PD_EV_LOG_OK,        /* the log accepts appends again */
 	PD_EV_CONNECT_FAILED, /* plane, peer_sid: a PD_FX_CONNECT did not connect */
+	PD_EV_EPOCH_DURABLE,  /* which, value: a PD_FX_EPOCH_WRITE is durable */
+};
+
+/* The two persisted epochs (zab-and-server.md §1.2). */
+enum pd_epoch_file {
+	PD_EPOCH_ACCEPTED = 0, /* acceptedEpoch */
+	PD_EPOCH_CURRENT = 1,  /* currentEpoch */
 };
 
 /* Which port a connection came in on (or was dialed to). */
@@ -73,6 +80,8 @@ struct pd_event {
 	char peer_ip[48];
 	uint16_t peer_port;
 	pd_zxid zxid;
+	enum pd_epoch_file which; /* EPOCH_DURABLE */
+	uint64_t value;           /* EPOCH_DURABLE */
 };
 
 enum pd_effect_type {
@@ -83,6 +92,8 @@ enum pd_effect_type {
 	PD_FX_TIMER,    /* at_ms */
 	PD_FX_LOG_APPEND, /* bytes: one log record (log.h) for the txn with zxid;
 			   * answer with PD_EV_LOG_DURABLE once it is durable */
+	PD_FX_EPOCH_WRITE, /* which, value: replace that epoch file (tmp, fsync,
+			    * rename, directory fsync); answer PD_EV_EPOCH_DURABLE */
 	PD_FX_CONNECT,    /* plane, peer: dial that server's port for the plane;
 			   * answer with PD_EV_CONN_OPEN (outbound, peer_sid) or
 			   * PD_EV_CONNECT_FAILED */
@@ -97,6 +108,8 @@ struct pd_effect {
 	uint32_t conn;
 	enum pd_plane plane; /* CONNECT */
 	uint64_t peer;       /* CONNECT: the server's sid */
+	enum pd_epoch_file which; /* EPOCH_WRITE */
+	uint64_t value;           /* EPOCH_WRITE */
 	size_t offset; /* into effects->bytes */
 	size_t len;
 	uint64_t at_ms;
@@ -171,7 +184,15 @@ struct pd_node_stats {
 	uint64_t leader;        /* the sid elected */
 	uint64_t election_round;
 	uint64_t elections;     /* decisions taken */
+	bool established;       /* leader: its epoch is established; learner: acked it and hears the leader */
+	uint64_t epoch;         /* the epoch established (or being joined) */
+	uint64_t accepted_epoch;
+	uint64_t current_epoch;
+	uint64_t lost_leadership; /* times a role was given up (quorum lost, timeouts, closed links) */
 };
+/* The driver hands over the persisted epochs after recovery, before the
+ * first step (0 and 0 when the files do not exist). */
+void pd_node_set_epochs(struct pd_node *node, uint64_t accepted, uint64_t current);
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
 /* Read-only look at one znode for checkers and tests (the simulator's
  * invariants run outside the core): 0 with *out, or PD_ENONODE. */

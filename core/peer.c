@@ -9,10 +9,27 @@
  * notification is framed by an i32 length.  A notification for a peer with
  * no connection waits, the newest replacing the older one, until one is up.
  *
- * Not yet: discovery, synchronisation and broadcast.  Until they land the
- * elected role is taken at once (no epoch is established) and the node
- * serves no clients in an ensemble; only the simulator and tests turn
- * ensembles on (cfg.ensemble_preview).
+ * Then discovery on the quorum plane (zab-and-server.md §3.2): a follower
+ * (or observer) dials its leader's quorum port and sends FOLLOWERINFO
+ * (OBSERVERINFO) with its acceptedEpoch; the leader, once a quorum of
+ * voters (itself included) has reported, picks the new epoch E above every
+ * acceptedEpoch it heard, persists acceptedEpoch := E (PD_FX_EPOCH_WRITE)
+ * and only then sends LEADERINFO(E); a learner persists acceptedEpoch := E
+ * before it answers ACKEPOCH with its last zxid and currentEpoch (an epoch
+ * it had accepted already is answered with -1, which does not count); the
+ * leader refuses a learner more recent than itself and, with a quorum of
+ * valid acks, persists currentEpoch := E: the epoch is established.
+ * Failure detection both ways (§3.6): the leader pings every half tick,
+ * learners answer; the leader gives up if it is not established within
+ * initLimit ticks or if the voters heard from within syncLimit ticks and
+ * itself stop being a quorum; a learner gives up if it cannot reach its
+ * leader (5 dials), hears nothing for initLimit ticks before the first
+ * ping or syncLimit after, or its link closes.  Giving up is a new round
+ * of election.
+ *
+ * Not yet: synchronisation (DIFF/TRUNC/SNAP, NEWLEADER, UPTODATE) and
+ * broadcast.  An ensemble member serves no clients; only the simulator and
+ * tests turn ensembles on (cfg.ensemble_preview).
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,9 +37,11 @@
 #include "err.h"
 #include "fle.h"
 #include "jute.h"
+#include "quorum.h"
 #include "server_int.h"
 
 #define PEER_FRAME_MAX (512u * 1024u)
+#define PEER_DIAL_TRIES 5
 
 struct peer_link {
 	uint64_t sid;
@@ -30,6 +49,16 @@ struct peer_link {
 	bool dialing;
 	bool have_pending;   /* a notification waits for a connection */
 	struct pd_vote pending;
+};
+
+/* Leader side: a learner on the quorum plane. */
+struct peer_learner {
+	uint32_t conn;       /* id + 1 */
+	uint64_t sid;        /* 0 until its FOLLOWERINFO / OBSERVERINFO */
+	bool observer;
+	uint64_t accepted;   /* the acceptedEpoch it reported */
+	bool acked;          /* a valid ACKEPOCH for this epoch */
+	uint64_t last_heard_ms;
 };
 
 struct node_ens {
@@ -40,8 +69,35 @@ struct node_ens {
 	int role;
 	uint64_t leader;
 	uint64_t elections;
+	uint64_t lost;
+	uint64_t role_serial;      /* one per role taken: stale completions are recognised */
+	uint64_t role_since_ms;
 	char my_addr[160];
+	uint64_t epochs[2];        /* durable acceptedEpoch, currentEpoch */
+	uint64_t writing_serial[2]; /* the role that asked for the write in flight (0: none) */
+	uint64_t writing_value[2];
+	bool established;
+	uint64_t epoch;            /* the epoch decided (leader) or offered (learner) */
+	/* leader */
+	bool epoch_decided;
+	uint64_t epoch_candidate;
+	struct peer_learner learners[PD_FLE_PEERS_MAX];
+	uint32_t learner_count;
+	uint64_t next_ping_ms;
+	/* learner */
+	uint32_t lconn;            /* the quorum link to the leader: id + 1 */
+	bool ldialing;
+	uint32_t dial_tries;
+	uint64_t next_dial_ms;
+	uint64_t last_heard_ms;
+	bool got_ping;
+	bool epoch_acked;
 };
+
+static uint64_t peer_ticks_ms(const struct pd_node *node, int32_t ticks)
+{
+	return (uint64_t)ticks * (uint64_t)node->cfg.tick_ms;
+}
 
 int peer_init(struct pd_node *node, char *errmsg, size_t errmsg_size)
 {
@@ -94,6 +150,14 @@ void peer_destroy(struct pd_node *node)
 	node->ens = NULL;
 }
 
+void pd_node_set_epochs(struct pd_node *node, uint64_t accepted, uint64_t current)
+{
+	if (node->ens == NULL)
+		return;
+	node->ens->epochs[PD_EPOCH_ACCEPTED] = accepted;
+	node->ens->epochs[PD_EPOCH_CURRENT] = current;
+}
+
 static struct peer_link *peer_link(struct node_ens *e, uint64_t sid)
 {
 	uint32_t i;
@@ -103,17 +167,46 @@ static struct peer_link *peer_link(struct node_ens *e, uint64_t sid)
 	return NULL;
 }
 
-static void peer_dial(struct pd_node *node, struct peer_link *l)
+static void peer_dial(struct pd_node *node, enum pd_plane plane, uint64_t sid)
 {
 	struct pd_effect fx;
-	if (l->dialing || l->conn != 0)
-		return;
 	memset(&fx, 0, sizeof(fx));
 	fx.type = PD_FX_CONNECT;
-	fx.plane = PD_PLANE_ELECTION;
-	fx.peer = l->sid;
-	if (node_fx_push(node, &fx) == 0)
-		l->dialing = true;
+	fx.plane = plane;
+	fx.peer = sid;
+	(void)node_fx_push(node, &fx);
+}
+
+static void peer_dial_election(struct pd_node *node, struct peer_link *l)
+{
+	if (l->dialing || l->conn != 0)
+		return;
+	peer_dial(node, PD_PLANE_ELECTION, l->sid);
+	l->dialing = true;
+}
+
+/* Raw bytes on a connection (the hello, quorum packets: no frame). */
+static void peer_send_raw(struct pd_node *node, uint32_t conn, const void *p, size_t n)
+{
+	struct pd_jw jw = {&node->io_mem, &node->fx->bytes};
+	struct pd_effect fx;
+	size_t start = node->fx->bytes.len;
+	pd_jw_bytes(&jw, p, n);
+	memset(&fx, 0, sizeof(fx));
+	fx.type = PD_FX_SEND;
+	fx.conn = conn;
+	fx.offset = start;
+	fx.len = n;
+	if (node_fx_push(node, &fx) != 0)
+		node->fx->bytes.err = PD_ENOMEM;
+}
+
+static void peer_send_qp(struct pd_node *node, uint32_t conn, int32_t type, pd_zxid zxid, const void *data, int32_t len)
+{
+	struct pd_buf b = {0};
+	if (pd_qp_encode(&node->io_mem, &b, type, zxid, data, len) == 0)
+		peer_send_raw(node, conn, b.data, b.len);
+	pd_buf_free(&node->io_mem, &b);
 }
 
 static void peer_write_vote(struct pd_node *node, struct pd_conn *conn, const struct pd_vote *v)
@@ -138,7 +231,68 @@ static void peer_send_vote(struct pd_node *node, uint64_t to, const struct pd_vo
 	}
 	l->pending = *v; /* the newest replaces what waited */
 	l->have_pending = true;
-	peer_dial(node, l);
+	peer_dial_election(node, l);
+}
+
+static void peer_write_epoch(struct pd_node *node, enum pd_epoch_file which, uint64_t value)
+{
+	struct node_ens *e = node->ens;
+	struct pd_effect fx;
+	memset(&fx, 0, sizeof(fx));
+	fx.type = PD_FX_EPOCH_WRITE;
+	fx.which = which;
+	fx.value = value;
+	if (node_fx_push(node, &fx) == 0) {
+		e->writing_serial[which] = e->role_serial;
+		e->writing_value[which] = value;
+	}
+}
+
+static void peer_close_quorum(struct pd_node *node)
+{
+	struct node_ens *e = node->ens;
+	uint32_t i;
+	for (i = 0; i < e->learner_count; i++) {
+		struct pd_conn *c = node_conn(node, e->learners[i].conn - 1);
+		if (c != NULL)
+			node_conn_close(node, c);
+	}
+	e->learner_count = 0;
+	if (e->lconn != 0) {
+		struct pd_conn *c = node_conn(node, e->lconn - 1);
+		if (c != NULL)
+			node_conn_close(node, c);
+	}
+	e->lconn = 0;
+}
+
+static void peer_after_fle(struct pd_node *node);
+
+/* Gives the role up (or starts): a new round of election. */
+static void peer_look(struct pd_node *node)
+{
+	struct node_ens *e = node->ens;
+	if (e->role != PD_PEER_LOOKING)
+		e->lost++;
+	peer_close_quorum(node);
+	e->role = PD_PEER_LOOKING;
+	e->role_serial++;
+	e->established = false;
+	e->epoch = 0;
+	e->epoch_decided = false;
+	e->ldialing = false;
+	e->epoch_acked = false;
+	e->got_ping = false;
+	pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], node->last_zxid);
+	peer_after_fle(node);
+}
+
+static void peer_learner_dial(struct pd_node *node)
+{
+	struct node_ens *e = node->ens;
+	e->ldialing = true;
+	e->dial_tries++;
+	peer_dial(node, PD_PLANE_QUORUM, e->leader);
 }
 
 /* Sends what election produced, and takes its decision. */
@@ -151,29 +305,223 @@ static void peer_after_fle(struct pd_node *node)
 	for (i = 0; i < e->fle.out_count; i++)
 		peer_send_vote(node, e->fle.out[i].to, &e->fle.out[i].vote);
 	e->fle.out_count = 0;
-	if (pd_fle_decision(&e->fle, &st, &leader)) {
-		/* discovery and sync come next; until then the role is taken at once */
-		e->role = (int)st;
-		e->leader = leader;
-		e->elections++;
-		pd_fle_settle(&e->fle, st, leader, e->fle.prop.zxid, e->fle.prop.peer_epoch);
+	if (!pd_fle_decision(&e->fle, &st, &leader))
+		return;
+	e->role = (int)st;
+	e->leader = leader;
+	e->elections++;
+	e->role_serial++;
+	e->role_since_ms = node->now_ms;
+	e->established = false;
+	pd_fle_settle(&e->fle, st, leader, e->fle.prop.zxid, e->fle.prop.peer_epoch);
+	if (st == PD_PEER_LEADING) {
+		e->epoch_decided = false;
+		e->epoch_candidate = e->epochs[PD_EPOCH_ACCEPTED] + 1;
+		e->learner_count = 0;
+	} else {
+		e->lconn = 0;
+		e->dial_tries = 0;
+		e->last_heard_ms = node->now_ms;
+		peer_learner_dial(node);
 	}
 }
 
 void peer_start(struct pd_node *node)
 {
 	struct node_ens *e = node->ens;
-	pd_zxid z;
 	if (e == NULL || e->started)
 		return;
 	e->started = true;
-	z = node->last_zxid;
-	/* currentEpoch is not persisted yet: the epoch of the last zxid stands in */
-	pd_fle_look(&e->fle, node->now_ms, PD_ZXID_EPOCH(z), z);
+	pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], node->last_zxid);
+	e->role_serial++;
 	peer_after_fle(node);
 }
 
-/* Binds an election connection to its peer's link, replacing another. */
+static uint32_t peer_voter_quorum(const struct node_ens *e)
+{
+	return e->fle.voter_count / 2 + 1;
+}
+
+/* --- leader side --- */
+
+static struct peer_learner *peer_learner_of(struct node_ens *e, uint32_t conn_id)
+{
+	uint32_t i;
+	for (i = 0; i < e->learner_count; i++)
+		if (e->learners[i].conn == conn_id + 1)
+			return &e->learners[i];
+	return NULL;
+}
+
+static void peer_learner_drop(struct pd_node *node, struct peer_learner *l, bool close)
+{
+	struct node_ens *e = node->ens;
+	if (close) {
+		struct pd_conn *c = node_conn(node, l->conn - 1);
+		if (c != NULL)
+			node_conn_close(node, c);
+	}
+	*l = e->learners[--e->learner_count];
+}
+
+static void peer_send_leaderinfo(struct pd_node *node, const struct peer_learner *l)
+{
+	uint8_t v[4];
+	pd_put_be32(v, PD_QP_PROTOCOL_VERSION);
+	peer_send_qp(node, l->conn - 1, PD_QP_LEADERINFO, PD_ZXID_MAKE(node->ens->epoch, 0), v, 4);
+}
+
+/* Voters (me included) for which pred holds form a quorum. */
+static bool peer_leader_quorum(const struct node_ens *e, bool acked)
+{
+	uint32_t i, n = 1; /* me */
+	for (i = 0; i < e->learner_count; i++) {
+		const struct peer_learner *l = &e->learners[i];
+		if (l->sid != 0 && !l->observer && pd_fle_is_voter(&e->fle, l->sid) && (!acked || l->acked))
+			n++;
+	}
+	return n >= peer_voter_quorum(e);
+}
+
+static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const struct pd_qp *qp)
+{
+	struct node_ens *e = node->ens;
+	struct peer_learner *l = peer_learner_of(e, conn->id);
+	if (l == NULL)
+		return;
+	l->last_heard_ms = node->now_ms;
+	if (qp->type == PD_QP_FOLLOWERINFO || qp->type == PD_QP_OBSERVERINFO) {
+		struct pd_learner_info li;
+		uint32_t i;
+		if (l->sid != 0 || pd_learner_info_decode(qp->data, &li) != 0 || li.sid <= 0 ||
+		    peer_link(e, (uint64_t)li.sid) == NULL) {
+			peer_learner_drop(node, l, true);
+			return;
+		}
+		/* a newer link from the same server replaces an older one */
+		for (i = 0; i < e->learner_count; i++)
+			if (&e->learners[i] != l && e->learners[i].sid == (uint64_t)li.sid) {
+				uint32_t keep = l->conn;
+				peer_learner_drop(node, &e->learners[i], true);
+				l = peer_learner_of(e, keep - 1);
+				break;
+			}
+		l->sid = (uint64_t)li.sid;
+		l->observer = qp->type == PD_QP_OBSERVERINFO || !pd_fle_is_voter(&e->fle, l->sid);
+		l->accepted = PD_ZXID_EPOCH(qp->zxid);
+		if (!e->epoch_decided) {
+			if (l->accepted + 1 > e->epoch_candidate && !l->observer)
+				e->epoch_candidate = l->accepted + 1;
+			if (peer_leader_quorum(e, false)) {
+				/* the new epoch is decided; it is promised before it is told */
+				e->epoch_decided = true;
+				e->epoch = e->epoch_candidate;
+				peer_write_epoch(node, PD_EPOCH_ACCEPTED, e->epoch);
+			}
+		} else if (e->epochs[PD_EPOCH_ACCEPTED] == e->epoch) {
+			peer_send_leaderinfo(node, l);
+		}
+		return;
+	}
+	if (qp->type == PD_QP_ACKEPOCH) {
+		int32_t ce;
+		if (l->sid == 0 || qp->data.is_null || qp->data.len != 4) {
+			peer_learner_drop(node, l, true);
+			return;
+		}
+		ce = (int32_t)pd_be32(qp->data.ptr);
+		if (ce == -1)
+			return; /* it had accepted this epoch already: not an ack (§3.2) */
+		/* a learner more recent than me: I must not lead it */
+		if ((uint64_t)(uint32_t)ce > e->epochs[PD_EPOCH_CURRENT] ||
+		    ((uint64_t)(uint32_t)ce == e->epochs[PD_EPOCH_CURRENT] && qp->zxid > node->last_zxid)) {
+			peer_learner_drop(node, l, true);
+			return;
+		}
+		l->acked = true;
+		if (!e->established && e->writing_serial[PD_EPOCH_CURRENT] != e->role_serial &&
+		    peer_leader_quorum(e, true))
+			peer_write_epoch(node, PD_EPOCH_CURRENT, e->epoch);
+		return;
+	}
+	/* PING answers and anything else: the learner is alive */
+}
+
+static void peer_leader_tick(struct pd_node *node)
+{
+	struct node_ens *e = node->ens;
+	uint32_t i, synced = 1;
+	if (!e->established) {
+		if (node->now_ms - e->role_since_ms > peer_ticks_ms(node, node->cfg.init_limit))
+			peer_look(node); /* no quorum established within initLimit */
+		return;
+	}
+	if (node->now_ms >= e->next_ping_ms) {
+		for (i = 0; i < e->learner_count; i++)
+			if (e->learners[i].sid != 0)
+				peer_send_qp(node, e->learners[i].conn - 1, PD_QP_PING, node->last_zxid, NULL, -1);
+		e->next_ping_ms = node->now_ms + (uint64_t)node->cfg.tick_ms / 2;
+	}
+	for (i = 0; i < e->learner_count; i++) {
+		const struct peer_learner *l = &e->learners[i];
+		if (l->acked && !l->observer &&
+		    node->now_ms - l->last_heard_ms <= peer_ticks_ms(node, node->cfg.sync_limit))
+			synced++;
+	}
+	if (synced < peer_voter_quorum(e))
+		peer_look(node); /* the quorum is gone: abdicate */
+}
+
+/* --- learner side --- */
+
+static void peer_learner_packet(struct pd_node *node, struct pd_conn *conn, const struct pd_qp *qp)
+{
+	struct node_ens *e = node->ens;
+	if (e->lconn != conn->id + 1)
+		return;
+	e->last_heard_ms = node->now_ms;
+	if (qp->type == PD_QP_LEADERINFO) {
+		uint64_t epoch = PD_ZXID_EPOCH(qp->zxid);
+		if (epoch < e->epochs[PD_EPOCH_ACCEPTED]) {
+			peer_look(node); /* a leader of an epoch I promised not to follow */
+			return;
+		}
+		e->epoch = epoch;
+		if (epoch == e->epochs[PD_EPOCH_ACCEPTED]) {
+			uint8_t v[4];
+			pd_put_be32(v, (uint32_t)-1);
+			peer_send_qp(node, conn->id, PD_QP_ACKEPOCH, node->last_zxid, v, 4);
+			e->epoch_acked = true;
+			pd_fle_settle(&e->fle, (enum pd_peer_state)e->role, e->leader, e->fle.prop.zxid, epoch);
+			return;
+		}
+		/* the promise is durable before it is made */
+		peer_write_epoch(node, PD_EPOCH_ACCEPTED, epoch);
+		return;
+	}
+	if (qp->type == PD_QP_PING) {
+		e->got_ping = true;
+		peer_send_qp(node, conn->id, PD_QP_PING, qp->zxid, NULL, -1);
+	}
+}
+
+static void peer_learner_tick(struct pd_node *node)
+{
+	struct node_ens *e = node->ens;
+	uint64_t quiet = node->now_ms - e->last_heard_ms;
+	if (e->lconn == 0 && !e->ldialing && node->now_ms >= e->next_dial_ms) {
+		if (e->dial_tries >= PEER_DIAL_TRIES) {
+			peer_look(node);
+			return;
+		}
+		peer_learner_dial(node);
+	}
+	if (quiet > peer_ticks_ms(node, e->got_ping ? node->cfg.sync_limit : node->cfg.init_limit))
+		peer_look(node); /* the leader went quiet */
+}
+
+/* --- the planes --- */
+
 static void peer_bind(struct pd_node *node, struct peer_link *l, struct pd_conn *conn)
 {
 	if (l->conn != 0 && l->conn != conn->id + 1) {
@@ -190,6 +538,39 @@ static void peer_bind(struct pd_node *node, struct peer_link *l, struct pd_conn 
 	}
 }
 
+static int peer_quorum_open(struct pd_node *node, struct pd_conn *conn, const struct pd_event *ev)
+{
+	struct node_ens *e = node->ens;
+	if (!ev->outbound) {
+		/* a learner: only a leader takes them */
+		if (e->role != PD_PEER_LEADING || e->learner_count == PD_FLE_PEERS_MAX) {
+			node_conn_close(node, conn);
+			return 0;
+		}
+		memset(&e->learners[e->learner_count], 0, sizeof(e->learners[0]));
+		e->learners[e->learner_count].conn = conn->id + 1;
+		e->learners[e->learner_count].last_heard_ms = node->now_ms;
+		e->learner_count++;
+		return 0;
+	}
+	if ((e->role != PD_PEER_FOLLOWING && e->role != PD_PEER_OBSERVING) || ev->peer_sid != e->leader ||
+	    e->lconn != 0 || !e->ldialing) {
+		node_conn_close(node, conn); /* a dial for a role given up since */
+		return 0;
+	}
+	e->ldialing = false;
+	e->lconn = conn->id + 1;
+	e->last_heard_ms = node->now_ms;
+	{
+		struct pd_learner_info li = {node->cfg.my_id, PD_QP_PROTOCOL_VERSION, -1};
+		uint8_t b[20];
+		size_t n = pd_learner_info_encode(&li, b);
+		peer_send_qp(node, conn->id, e->role == PD_PEER_OBSERVING ? PD_QP_OBSERVERINFO : PD_QP_FOLLOWERINFO,
+			     PD_ZXID_MAKE(e->epochs[PD_EPOCH_ACCEPTED], 0), b, (int32_t)n);
+	}
+	return 0;
+}
+
 int peer_conn_open(struct pd_node *node, struct pd_conn *conn, const struct pd_event *ev)
 {
 	struct node_ens *e = node->ens;
@@ -197,10 +578,12 @@ int peer_conn_open(struct pd_node *node, struct pd_conn *conn, const struct pd_e
 	conn->plane = (uint8_t)ev->plane;
 	conn->outbound = ev->outbound;
 	conn->peer_sid = ev->outbound ? ev->peer_sid : 0;
-	if (e == NULL || ev->plane != PD_PLANE_ELECTION) {
-		node_conn_close(node, conn); /* the quorum plane is not served yet */
+	if (e == NULL) {
+		node_conn_close(node, conn);
 		return 0;
 	}
+	if (ev->plane == PD_PLANE_QUORUM)
+		return peer_quorum_open(node, conn, ev);
 	if (!ev->outbound)
 		return 0; /* its hello says who it is */
 	l = peer_link(e, ev->peer_sid);
@@ -211,18 +594,8 @@ int peer_conn_open(struct pd_node *node, struct pd_conn *conn, const struct pd_e
 	l->dialing = false;
 	{
 		uint8_t b[200];
-		size_t start, n = pd_fle_hello_encode((uint64_t)node->cfg.my_id, e->my_addr, b, sizeof(b));
-		struct pd_jw jw = {&node->io_mem, &node->fx->bytes};
-		struct pd_effect fx;
-		start = node->fx->bytes.len;
-		pd_jw_bytes(&jw, b, n);
-		memset(&fx, 0, sizeof(fx));
-		fx.type = PD_FX_SEND;
-		fx.conn = conn->id;
-		fx.offset = start;
-		fx.len = n;
-		if (node_fx_push(node, &fx) != 0)
-			return PD_ENOMEM;
+		size_t n = pd_fle_hello_encode((uint64_t)node->cfg.my_id, e->my_addr, b, sizeof(b));
+		peer_send_raw(node, conn->id, b, n);
 	}
 	conn->hello_done = true;
 	/* one connection per pair: the larger sid keeps the one it dialed;
@@ -232,12 +605,42 @@ int peer_conn_open(struct pd_node *node, struct pd_conn *conn, const struct pd_e
 	return 0;
 }
 
+static void peer_quorum_data(struct pd_node *node, struct pd_conn *conn)
+{
+	struct node_ens *e = node->ens;
+	uint32_t id = conn->id;
+	size_t off = 0;
+	for (;;) {
+		struct pd_qp qp;
+		long used = pd_qp_decode(conn->in.data + off, conn->in.len - off, PEER_FRAME_MAX, &qp);
+		uint64_t serial = e->role_serial;
+		if (used == 0)
+			break;
+		if (used < 0) {
+			node_conn_close(node, conn); /* a malformed packet closes that link only */
+			return;
+		}
+		off += (size_t)used;
+		if (e->role == PD_PEER_LEADING)
+			peer_leader_packet(node, conn, &qp);
+		else
+			peer_learner_packet(node, conn, &qp);
+		if (e->role_serial != serial || node_conn(node, id) != conn)
+			return; /* the role changed or the link went (conn may be freed): the rest is moot */
+	}
+	pd_buf_consume(&conn->in, off);
+}
+
 void peer_conn_data(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len)
 {
 	struct node_ens *e = node->ens;
 	size_t off = 0;
 	if (pd_buf_append(&node->io_mem, &conn->in, p, len) != 0) {
 		node_conn_close(node, conn);
+		return;
+	}
+	if (conn->plane == PD_PLANE_QUORUM) {
+		peer_quorum_data(node, conn);
 		return;
 	}
 	if (!conn->hello_done) {
@@ -258,7 +661,7 @@ void peer_conn_data(struct pd_node *node, struct pd_conn *conn, const uint8_t *p
 			/* ZooKeeper's rule: the larger sid dials */
 			conn->peer_sid = 0;
 			node_conn_close(node, conn);
-			peer_dial(node, l);
+			peer_dial_election(node, l);
 			return;
 		}
 		peer_bind(node, l, conn);
@@ -285,27 +688,92 @@ void peer_conn_data(struct pd_node *node, struct pd_conn *conn, const uint8_t *p
 
 void peer_conn_closed(struct pd_node *node, struct pd_conn *conn)
 {
-	struct peer_link *l;
-	if (node->ens == NULL || conn->peer_sid == 0)
+	struct node_ens *e = node->ens;
+	if (e == NULL)
 		return;
-	l = peer_link(node->ens, conn->peer_sid);
-	if (l != NULL && l->conn == conn->id + 1)
-		l->conn = 0;
+	if (conn->plane == PD_PLANE_QUORUM) {
+		struct peer_learner *l = peer_learner_of(e, conn->id);
+		if (l != NULL)
+			peer_learner_drop(node, l, false);
+		if (e->lconn == conn->id + 1) {
+			e->lconn = 0;
+			if (e->epoch == 0) {
+				/* refused before it said anything (it was not leading
+				 * yet): a failed dial, tried again */
+				e->next_dial_ms = node->now_ms + 100;
+				return;
+			}
+			peer_look(node); /* the link to my leader is gone */
+		}
+		return;
+	}
+	if (conn->peer_sid != 0) {
+		struct peer_link *l = peer_link(e, conn->peer_sid);
+		if (l != NULL && l->conn == conn->id + 1)
+			l->conn = 0;
+	}
 }
 
 void peer_connect_failed(struct pd_node *node, const struct pd_event *ev)
 {
-	struct peer_link *l = node->ens != NULL ? peer_link(node->ens, ev->peer_sid) : NULL;
+	struct node_ens *e = node->ens;
+	struct peer_link *l;
+	if (e == NULL)
+		return;
+	if (ev->plane == PD_PLANE_QUORUM) {
+		if (e->ldialing && ev->peer_sid == e->leader) {
+			e->ldialing = false;
+			e->next_dial_ms = node->now_ms + 100; /* ZooKeeper's learner retries 100 ms apart */
+		}
+		return;
+	}
+	l = peer_link(e, ev->peer_sid);
 	if (l != NULL)
 		l->dialing = false; /* the next notification dials again */
 }
 
+void peer_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t value)
+{
+	struct node_ens *e = node->ens;
+	bool mine;
+	if (e == NULL || (which != PD_EPOCH_ACCEPTED && which != PD_EPOCH_CURRENT))
+		return;
+	if (value > e->epochs[which])
+		e->epochs[which] = value;
+	mine = e->writing_serial[which] == e->role_serial && e->writing_value[which] == value;
+	if (e->writing_value[which] == value)
+		e->writing_serial[which] = 0;
+	if (!mine)
+		return; /* asked for by a role given up since: durable, nothing more */
+	if (e->role == PD_PEER_LEADING && which == PD_EPOCH_ACCEPTED) {
+		uint32_t i;
+		for (i = 0; i < e->learner_count; i++)
+			if (e->learners[i].sid != 0)
+				peer_send_leaderinfo(node, &e->learners[i]);
+	} else if (e->role == PD_PEER_LEADING && which == PD_EPOCH_CURRENT) {
+		e->established = true;
+		e->next_ping_ms = node->now_ms;
+		pd_fle_settle(&e->fle, PD_PEER_LEADING, e->leader, node->last_zxid, value);
+	} else if (e->role != PD_PEER_LEADING && which == PD_EPOCH_ACCEPTED && e->lconn != 0 && e->epoch == value) {
+		uint8_t v[4];
+		pd_put_be32(v, (uint32_t)e->epochs[PD_EPOCH_CURRENT]);
+		peer_send_qp(node, e->lconn - 1, PD_QP_ACKEPOCH, node->last_zxid, v, 4);
+		e->epoch_acked = true;
+		pd_fle_settle(&e->fle, (enum pd_peer_state)e->role, e->leader, e->fle.prop.zxid, value);
+	}
+}
+
 void peer_tick(struct pd_node *node)
 {
-	if (node->ens == NULL || !node->ens->started)
+	struct node_ens *e = node->ens;
+	if (e == NULL || !e->started)
 		return;
-	pd_fle_tick(&node->ens->fle, node->now_ms);
+	pd_fle_tick(&e->fle, node->now_ms);
 	peer_after_fle(node);
+	if (e->role == PD_PEER_LEADING)
+		peer_leader_tick(node);
+	else if (e->role == PD_PEER_FOLLOWING || e->role == PD_PEER_OBSERVING)
+		peer_learner_tick(node);
 }
 
 uint64_t peer_deadline(const struct pd_node *node)
@@ -315,14 +783,22 @@ uint64_t peer_deadline(const struct pd_node *node)
 
 bool peer_serving(const struct pd_node *node)
 {
-	return node->ens == NULL; /* an ensemble serves once ZAB establishes it (not yet) */
+	return node->ens == NULL; /* an ensemble serves once ZAB syncs it (not yet) */
 }
 
 void peer_stats(const struct pd_node *node, struct pd_node_stats *out)
 {
 	const struct node_ens *e = node->ens;
 	out->role = e != NULL ? e->role : -1;
-	out->leader = e != NULL ? e->leader : 0;
-	out->election_round = e != NULL ? e->fle.round : 0;
-	out->elections = e != NULL ? e->elections : 0;
+	if (e == NULL)
+		return;
+	out->leader = e->leader;
+	out->election_round = e->fle.round;
+	out->elections = e->elections;
+	out->established = e->role == PD_PEER_LEADING ? e->established
+							: e->lconn != 0 && e->epoch_acked && e->got_ping;
+	out->epoch = e->epoch;
+	out->accepted_epoch = e->epochs[PD_EPOCH_ACCEPTED];
+	out->current_epoch = e->epochs[PD_EPOCH_CURRENT];
+	out->lost_leadership = e->lost;
 }

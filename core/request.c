@@ -1076,8 +1076,8 @@ static void request_sessionless(struct pd_node *node)
 	uint32_t i;
 	for (i = 0; i < node->conns_cap; i++) {
 		struct pd_conn *conn = node->conns[i];
-		if (conn != NULL && (conn->state == CONN_NEW || conn->state == CONN_FOURLW) &&
-		    node->now_ms - conn->opened_ms >= 10000)
+		if (conn != NULL && conn->plane == PD_PLANE_CLIENT &&
+		    (conn->state == CONN_NEW || conn->state == CONN_FOURLW) && node->now_ms - conn->opened_ms >= 10000)
 			node_conn_close(node, conn);
 	}
 }

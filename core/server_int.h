@@ -288,6 +288,7 @@ int peer_conn_open(struct pd_node *node, struct pd_conn *conn, const struct pd_e
 void peer_conn_data(struct pd_node *node, struct pd_conn *conn, const uint8_t *p, size_t len);
 void peer_conn_closed(struct pd_node *node, struct pd_conn *conn);
 void peer_connect_failed(struct pd_node *node, const struct pd_event *ev);
+void peer_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t value);
 void peer_tick(struct pd_node *node);
 uint64_t peer_deadline(const struct pd_node *node);
 bool peer_serving(const struct pd_node *node);

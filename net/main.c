@@ -30,7 +30,7 @@ static void main_usage(FILE *f)
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation;\n"
 		   "                                  --ensemble (work in progress): K servers (3 by default) elect\n"
-		   "                                  a leader, no clients yet\n"
+		   "                                  a leader and establish its epoch; no clients yet\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
 		   "                                  a zkCli-like shell (create [-s] [-e] [-c], ls, get, set, delete,\n"
 		   "                                  deleteall, stat, sync, addWatch);\n"

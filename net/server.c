@@ -285,6 +285,7 @@ static void server_effects(struct server *s)
 			server_arm_timer(s, e->at_ms);
 			break;
 		case PD_FX_CONNECT:
+		case PD_FX_EPOCH_WRITE:
 			/* ensembles are refused at start until issue 5 lands: never asked */
 			break;
 		case PD_FX_SNAPSHOT:

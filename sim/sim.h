@@ -57,6 +57,8 @@ struct sim_options {
 #define SIM_BUG_NO_HEAL 0x80u        /* partitions never heal */
 #define SIM_BUG_KEEP_FAILED_WRITES 0x100u /* a failed log keeps the records it did not sync */
 #define SIM_BUG_HIDE_LOG_FAILURE 0x200u   /* a failed log is not reported to the core */
+#define SIM_BUG_LOSE_EPOCHS 0x400u        /* a restarted server finds no epoch files */
+#define SIM_BUG_LOSE_EPOCHS_QUIETLY 0x800u /* the same, and the epoch checker forgets them too */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */

@@ -540,6 +540,23 @@ static void sim_check_histories(struct sim_world *w)
 
 static void sim_server_effects(struct sim_world *w, uint32_t server);
 
+/* I1: at most one established leader per epoch, ever (a ghost record
+ * outside the servers, kept across their crashes). */
+static void sim_check_leader(struct sim_world *w, uint32_t server)
+{
+	struct pd_node_stats st;
+	uint32_t *who;
+	pd_node_get_stats(w->servers[server].node, &st);
+	if (st.role != 2 || !st.established)
+		return;
+	who = &w->epoch_leader[st.epoch % (sizeof(w->epoch_leader) / sizeof(w->epoch_leader[0]))];
+	if (*who == 0)
+		*who = server + 1;
+	else if (*who != server + 1)
+		sim_violation(w, 129, "epoch %llu was established by two leaders: %u and %u", (unsigned long long)st.epoch,
+			      *who, server + 1);
+}
+
 static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_event *ev)
 {
 	struct sim_server *s = &w->servers[server];
@@ -553,6 +570,8 @@ static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_even
 	if (rc != 0)
 		sim_violation(w, 127, "server %u: pd_step(event %d) returned %d (%s)", server, (int)ev->type, rc,
 			      pd_strerror(rc));
+	if (w->opt.ensemble)
+		sim_check_leader(w, server);
 	sim_server_effects(w, server);
 }
 
@@ -651,6 +670,31 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 				}
 			}
 			break;
+		case PD_FX_EPOCH_WRITE: {
+			/* I2: epochs never go back, and currentEpoch <= acceptedEpoch */
+			uint64_t at = w->now_us + sim_draw(w, 50, w->opt.fsync_us_max);
+			struct sim_event d;
+			if (e->which > PD_EPOCH_CURRENT || e->value < s->epoch_ghost[e->which] ||
+			    (e->which == PD_EPOCH_CURRENT && e->value > s->epochs[PD_EPOCH_ACCEPTED])) {
+				sim_violation(w, 129, "server %u wrote %s epoch %llu (accepted %llu, current %llu)", server + 1,
+					      e->which == PD_EPOCH_CURRENT ? "current" : "accepted",
+					      (unsigned long long)e->value, (unsigned long long)s->epoch_ghost[0],
+					      (unsigned long long)s->epoch_ghost[1]);
+				break;
+			}
+			if (at < s->epoch_write_at)
+				at = s->epoch_write_at; /* one file after the other, in order */
+			s->epoch_write_at = at;
+			memset(&d, 0, sizeof(d));
+			d.at_us = at;
+			d.type = SIM_EV_EPOCH_DONE;
+			d.a = server;
+			d.b = (uint32_t)e->which;
+			d.gen = s->gen;
+			d.piece = (uint32_t)e->value;
+			sim_push(w, d);
+			break;
+		}
 		case PD_FX_CONNECT:
 			/* the dial takes a round trip; it cannot run inside this step */
 			if (e->peer >= 1 && e->peer <= w->opt.servers) {
@@ -828,6 +872,11 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 			sim_violation(w, 129, "server %u came back at zxid 0x%" PRIx64 " below an acknowledged 0x%" PRIx64,
 				      server, (uint64_t)s->durable_zxid, (uint64_t)s->highest_acked);
 	}
+	if (w->opt.bugs & (SIM_BUG_LOSE_EPOCHS | SIM_BUG_LOSE_EPOCHS_QUIETLY))
+		s->epochs[PD_EPOCH_ACCEPTED] = s->epochs[PD_EPOCH_CURRENT] = 0; /* planted */
+	if (w->opt.bugs & SIM_BUG_LOSE_EPOCHS_QUIETLY)
+		s->epoch_ghost[PD_EPOCH_ACCEPTED] = s->epoch_ghost[PD_EPOCH_CURRENT] = 0; /* only I1 can see it now */
+	pd_node_set_epochs(s->node, s->epochs[PD_EPOCH_ACCEPTED], s->epochs[PD_EPOCH_CURRENT]);
 	{
 		struct pd_event ev;
 		memset(&ev, 0, sizeof(ev));
@@ -1098,6 +1147,12 @@ static void sim_check_election(struct sim_world *w)
 		}
 		if (st.role == 2)
 			leading++;
+		if (!st.established) {
+			sim_violation(w, 128, "server %u follows %llu but has not joined its epoch %llu ms after the calm",
+				      i + 1, (unsigned long long)st.leader,
+				      (unsigned long long)((w->now_us - w->calm_us) / 1000));
+			return;
+		}
 	}
 	if (!w->stop && leading != 1)
 		sim_violation(w, 128, "%u servers lead after the calm (leader %llu)", leading, (unsigned long long)leader);
@@ -1294,7 +1349,8 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 				       e->type == SIM_EV_FSYNC_DONE || e->type == SIM_EV_CRASH ||
 				       e->type == SIM_EV_RESTART || e->type == SIM_EV_EARLY_DURABLE ||
 				       e->type == SIM_EV_SNAP_DONE || e->type == SIM_EV_DISK_PROBE ||
-				       e->type == SIM_EV_PEER_DIAL || e->type == SIM_EV_PEER_FAIL
+				       e->type == SIM_EV_PEER_DIAL || e->type == SIM_EV_PEER_FAIL ||
+				       e->type == SIM_EV_EPOCH_DONE
 			       ? &w->servers[e->a]
 			       : NULL;
 	struct sim_conn *c = e->type == SIM_EV_TO_SERVER || e->type == SIM_EV_TO_CLIENT ||
@@ -1378,6 +1434,17 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		break;
 	case SIM_EV_PEER_DIAL:
 		sim_peer_dial(w, e);
+		break;
+	case SIM_EV_EPOCH_DONE:
+		if (s->up && e->gen == s->gen) {
+			s->epochs[e->b] = e->piece;
+			if (e->piece > s->epoch_ghost[e->b])
+				s->epoch_ghost[e->b] = e->piece;
+			ev.type = PD_EV_EPOCH_DURABLE;
+			ev.which = (enum pd_epoch_file)e->b;
+			ev.value = e->piece;
+			sim_server_step(w, e->a, &ev);
+		}
 		break;
 	case SIM_EV_PEER_FAIL:
 		if (s->up && e->gen == s->gen) {

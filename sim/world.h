@@ -43,6 +43,7 @@ enum sim_ev_type {
 	SIM_EV_DISK_PROBE,    /* a server whose log failed tries its disk again */
 	SIM_EV_PEER_DIAL,     /* a server's PD_FX_CONNECT reaches the other side (or not) */
 	SIM_EV_PEER_FAIL,     /* and the dialer learns it failed */
+	SIM_EV_EPOCH_DONE,    /* an epoch file write is durable */
 };
 
 struct sim_event {
@@ -140,6 +141,10 @@ struct sim_server {
 	int64_t offset_ms;
 	int32_t drift_ppm;
 	uint64_t timer_gen;
+	/* the epoch files: durable values, and the last write's completion time */
+	uint64_t epochs[2];
+	uint64_t epoch_ghost[2]; /* the highest each file ever held (the checker's memory) */
+	uint64_t epoch_write_at;
 	/* checks */
 	pd_zxid highest_acked;   /* the highest zxid a client got a write answered with */
 };
@@ -208,6 +213,7 @@ struct sim_world {
 	struct sim_result *res;
 	uint64_t digest;
 	uint64_t crash_gap_us; /* the longest time between two crashes of a server */
+	uint32_t epoch_leader[4096]; /* ghost: the sid that established each epoch (ensemble), 0 = none */
 	bool calm;        /* the liveness phase: no new faults */
 	uint64_t calm_us; /* when it began */
 	bool stop;

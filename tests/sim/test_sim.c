@@ -206,29 +206,36 @@ static void test_checker_liveness(void **state)
 	expect_caught_as(SIM_BUG_NO_HEAL, 128, "after every fault healed");
 }
 
-/* Issue 5, first step: ensembles of 3, 5 and 7 unmodified cores run fast
- * leader election over the world's server-to-server streams (dialing,
- * ZooKeeper's hello, one connection per pair) and every server ends up
- * following the one leader, which leads: with equal (empty) data, the
- * highest sid.  Faults stay off until discovery and the quorum plane's
- * failure detection let servers notice a lost leader. */
+static void ensemble_options(struct sim_options *o, uint32_t servers, uint64_t seed, bool faults)
+{
+	sim_options_default(o);
+	o->seed = seed;
+	o->ensemble = true;
+	o->servers = servers;
+	o->clients = 0;
+	o->faults = faults;
+	o->duration_ms = faults ? 20000 : 5000;
+	o->liveness_ms = faults ? 70000 : 10000; /* FLE's resends back off up to 60 s */
+}
+
+/* Issue 5, first steps: ensembles of 3, 5 and 7 unmodified cores run fast
+ * leader election over the world's server-to-server streams, then
+ * discovery on the quorum plane (epochs persisted before use) and pings
+ * with initLimit/syncLimit deadlines both ways.  Without faults every
+ * server follows the highest sid and each decided once; with crashes and
+ * partitions (pairs cut both ways or one way, servers cut off) no epoch is
+ * established by two leaders, no epoch goes back, and once the faults heal
+ * everyone follows one established leader. */
 static void test_ensemble_elects_one_leader(void **state)
 {
 	struct sim_options o;
 	struct sim_result r, again;
 	uint32_t n;
-	uint64_t seed;
+	uint64_t seed, elections = 0, partitions = 0, crashes = 0;
 	(void)state;
 	for (n = 3; n <= 7; n += 2)
 		for (seed = 1; seed <= 20; seed++) {
-			sim_options_default(&o);
-			o.seed = seed;
-			o.ensemble = true;
-			o.servers = n;
-			o.clients = 0;
-			o.faults = false;
-			o.duration_ms = 5000;
-			o.liveness_ms = 10000;
+			ensemble_options(&o, n, seed, false);
 			sim_run(&o, &r);
 			if (r.exit_code != 0)
 				fail_msg("%u servers, seed=%llu: exit %d: %s", n, (unsigned long long)seed, r.exit_code,
@@ -240,6 +247,50 @@ static void test_ensemble_elects_one_leader(void **state)
 				assert_true(again.digest == r.digest);
 			}
 		}
+	for (n = 3; n <= 7; n += 2)
+		for (seed = 1; seed <= 200; seed++) {
+			ensemble_options(&o, n, seed, true);
+			sim_run(&o, &r);
+			if (r.exit_code != 0)
+				fail_msg("%u servers with faults, seed=%llu: exit %d: %s", n, (unsigned long long)seed,
+					 r.exit_code, r.violation);
+			elections += r.elections;
+			partitions += r.peer_partitions;
+			crashes += r.crashes;
+		}
+	printf("600 ensemble seeds with faults clean: %llu elections, %llu server partitions, %llu crashes\n",
+	       (unsigned long long)elections, (unsigned long long)partitions, (unsigned long long)crashes);
+	assert_true(elections > 600 * 4);
+}
+
+/* A planted bug an ensemble checker must catch within 100 seeds of 5 servers. */
+static void expect_ensemble_caught(uint32_t bug, const char *what)
+{
+	struct sim_options o;
+	struct sim_result r;
+	uint64_t seed;
+	for (seed = 1; seed <= 100; seed++) {
+		ensemble_options(&o, 5, seed, true);
+		o.bugs = bug;
+		sim_run(&o, &r);
+		if (r.exit_code == 129) {
+			assert_non_null(strstr(r.violation, what));
+			return;
+		}
+	}
+	fail_msg("planted bug 0x%x never caught", bug);
+}
+
+static void test_checker_epochs_never_go_back(void **state)
+{
+	(void)state;
+	expect_ensemble_caught(SIM_BUG_LOSE_EPOCHS, "epoch");
+}
+
+static void test_checker_one_leader_per_epoch(void **state)
+{
+	(void)state;
+	expect_ensemble_caught(SIM_BUG_LOSE_EPOCHS_QUIETLY, "established by two leaders");
 }
 
 /* The core's PD_BUGGIFY sites fire (seed-chosen), and the runs stay clean
@@ -310,6 +361,8 @@ int main(void)
 		cmocka_unit_test(test_checker_liveness),
 		cmocka_unit_test(test_network_faults_exercised),
 		cmocka_unit_test(test_ensemble_elects_one_leader),
+		cmocka_unit_test(test_checker_epochs_never_go_back),
+		cmocka_unit_test(test_checker_one_leader_per_epoch),
 		cmocka_unit_test(test_buggify_seeds_run_clean),
 		cmocka_unit_test(test_many_seeds_run_clean),
 	};
