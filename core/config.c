@@ -247,6 +247,13 @@ static int config_apply(struct pd_config *cfg, const char *key, size_t key_len, 
 		cfg->force_sync = strcmp(v, "no") != 0;
 		return 0;
 	}
+	if (KEY("paddock.ensemblePreview")) {
+		/* issue 5 in progress: run the election and discovery, serve nobody */
+		if (config_bool(v, &b) != 0)
+			return -1;
+		cfg->ensemble_preview = b;
+		return 0;
+	}
 	if (KEY("standaloneEnabled")) {
 		if (config_bool(v, &b) != 0)
 			return -1;

@@ -25,12 +25,14 @@ static void main_usage(FILE *f)
 		   "                                  snapshot.* and log.* files) into the empty dataDir of ZOO_CFG\n"
 		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--snap-count C]\n"
 		   "                   [--liveness-seconds L] [--no-faults] [--buggify] [--ensemble]\n"
+		   "                   [--observers O]\n"
 		   "                                  run a simulated world (virtual time) from a seed: S seconds\n"
 		   "                                  of faults, then L healed (every client must write); prints\n"
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation;\n"
 		   "                                  --ensemble (work in progress): K servers (3 by default) elect\n"
-		   "                                  a leader and establish its epoch; no clients yet\n"
+		   "                                  a leader and establish its epoch, the last O of them\n"
+		   "                                  observing; no clients yet\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
 		   "                                  a zkCli-like shell (create [-s] [-e] [-c], ls, get, set, delete,\n"
 		   "                                  deleteall, stat, sync, addWatch);\n"
@@ -86,6 +88,8 @@ static int main_sim(int argc, char **argv)
 			o.liveness_ms = strtoull(v, NULL, 10) * 1000;
 		else if (strcmp(argv[i], "--servers") == 0)
 			o.servers = (uint32_t)strtoul(v, NULL, 10);
+		else if (strcmp(argv[i], "--observers") == 0)
+			o.observers = (uint32_t)strtoul(v, NULL, 10);
 		else if (strcmp(argv[i], "--clients") == 0)
 			o.clients = (uint32_t)strtoul(v, NULL, 10);
 		else if (strcmp(argv[i], "--snap-count") == 0)

@@ -40,6 +40,9 @@
 
 struct server_conn {
 	bool open;
+	bool connecting;     /* a dial in progress (EPOLLOUT tells) */
+	uint8_t plane;       /* enum pd_plane */
+	uint64_t peer_sid;   /* the server a dial went to */
 	bool closing;        /* flush, then close */
 	bool want_write;     /* EPOLLOUT registered */
 	bool dirty;          /* on the flush list */
@@ -72,6 +75,10 @@ struct server {
 	uint64_t log_failed_ms; /* when appends started failing, 0 if they work */
 	uint64_t next_probe_ms;
 	char listen_desc[160];
+	int peer_fd[3];          /* [PD_PLANE_ELECTION], [PD_PLANE_QUORUM] listeners (ensemble) */
+	struct pd_event deferred[128]; /* events produced while effects run, stepped after */
+	uint32_t deferred_count;
+	struct pd_node_stats role_seen; /* the role last logged (ensemble) */
 };
 
 static struct server_conn *server_conn(struct server *s, int fd)
@@ -102,12 +109,15 @@ static void server_event_base(struct pd_event *ev, enum pd_event_type type)
 }
 
 static void server_effects(struct server *s);
+static void server_log_role(struct server *s);
 
 static void server_step(struct server *s, const struct pd_event *ev)
 {
 	int rc = pd_step(s->node, ev, &s->fx);
 	if (rc != 0 && ev->type == PD_EV_CONN_DATA)
 		net_log("WARN", "connection %u: %s", ev->conn, pd_strerror(rc));
+	if (s->cfg.server_count > 1)
+		server_log_role(s);
 	server_effects(s);
 }
 
@@ -183,6 +193,175 @@ static int server_queue(struct server *s, int fd, const uint8_t *p, size_t len)
 	c->out_len += len;
 	server_mark_dirty(s, fd);
 	return 0;
+}
+
+static void server_defer(struct server *s, const struct pd_event *ev)
+{
+	if (s->deferred_count < PD_ARRAY_LEN(s->deferred))
+		s->deferred[s->deferred_count++] = *ev;
+	else
+		net_log("WARN", "too many deferred events; one dropped (a peer dial will be retried)");
+}
+
+static const struct pd_config_server *server_peer(const struct server *s, uint64_t sid)
+{
+	int i;
+	for (i = 0; i < s->cfg.server_count; i++)
+		if ((uint64_t)s->cfg.servers[i].sid == sid)
+			return &s->cfg.servers[i];
+	return NULL;
+}
+
+static int server_resolve(const char *host, struct in_addr *out)
+{
+	if (strcmp(host, "localhost") == 0)
+		host = "127.0.0.1";
+	return inet_pton(AF_INET, host, out) == 1 ? 0 : -1;
+}
+
+/* PD_FX_CONNECT: a non-blocking dial; EPOLLOUT says how it went. */
+static void server_dial(struct server *s, enum pd_plane plane, uint64_t sid)
+{
+	const struct pd_config_server *p = server_peer(s, sid);
+	struct sockaddr_in sin;
+	struct epoll_event ee;
+	struct server_conn *c;
+	struct pd_event ev;
+	int fd = -1, one = 1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if (p == NULL || server_resolve(p->host, &sin.sin_addr) != 0)
+		goto failed;
+	sin.sin_port = htons((uint16_t)(plane == PD_PLANE_ELECTION ? p->election_port : p->quorum_port));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (c = server_conn(s, fd)) == NULL)
+		goto failed;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 && errno != EINPROGRESS)
+		goto failed;
+	memset(c, 0, sizeof(*c));
+	c->connecting = true;
+	c->plane = (uint8_t)plane;
+	c->peer_sid = sid;
+	memset(&ee, 0, sizeof(ee));
+	ee.events = EPOLLOUT;
+	ee.data.fd = fd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ee) != 0) {
+		memset(c, 0, sizeof(*c));
+		goto failed;
+	}
+	return;
+failed:
+	if (fd >= 0)
+		close(fd);
+	server_event_base(&ev, PD_EV_CONNECT_FAILED);
+	ev.plane = plane;
+	ev.peer_sid = sid;
+	server_defer(s, &ev);
+}
+
+/* A dial finished: the core hears of the connection, or of the failure. */
+static void server_dial_done(struct server *s, int fd)
+{
+	struct server_conn *c = &s->conns[fd];
+	struct epoll_event ee;
+	struct pd_event ev;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	c->connecting = false;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+		uint8_t plane = c->plane;
+		uint64_t sid = c->peer_sid;
+		server_fd_close(s, fd);
+		server_event_base(&ev, PD_EV_CONNECT_FAILED);
+		ev.plane = (enum pd_plane)plane;
+		ev.peer_sid = sid;
+		server_step(s, &ev);
+		return;
+	}
+	memset(&ee, 0, sizeof(ee));
+	ee.events = EPOLLIN;
+	ee.data.fd = fd;
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ee);
+	c->open = true;
+	server_event_base(&ev, PD_EV_CONN_OPEN);
+	ev.conn = (uint32_t)fd;
+	ev.plane = (enum pd_plane)c->plane;
+	ev.outbound = true;
+	ev.peer_sid = c->peer_sid;
+	server_step(s, &ev);
+}
+
+/* PD_FX_EPOCH_WRITE: acceptedEpoch or currentEpoch replaced atomically (tmp
+ * file, fsync, rename, directory fsync), as text like ZooKeeper's files.
+ * A failure stops the server: an epoch it cannot keep must not be used. */
+static void server_write_epoch(struct server *s, enum pd_epoch_file which, uint64_t value)
+{
+	const char *name = which == PD_EPOCH_CURRENT ? "currentEpoch" : "acceptedEpoch";
+	char path[PD_CONFIG_PATH_MAX + 32], tmp[PD_CONFIG_PATH_MAX + 40], text[32];
+	struct pd_event ev;
+	int fd, n, dfd;
+	snprintf(path, sizeof(path), "%s/%s", s->disk.snap_dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(text, sizeof(text), "%llu", (unsigned long long)value);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+		net_log("ERROR", "writing %s: %s; stopping", path, strerror(errno));
+		s->stop = true;
+		s->exit_code = 1;
+		return;
+	}
+	dfd = open(s->disk.snap_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		net_log("ERROR", "syncing %s: %s; stopping", s->disk.snap_dir, strerror(errno));
+		s->stop = true;
+		s->exit_code = 1;
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	close(dfd);
+	server_event_base(&ev, PD_EV_EPOCH_DURABLE);
+	ev.which = which;
+	ev.value = value;
+	server_defer(s, &ev);
+}
+
+/* Reads an epoch file: its value, or fallback when it does not exist. */
+static int server_read_epoch(const struct server *s, const char *name, uint64_t fallback, uint64_t *out)
+{
+	char path[PD_CONFIG_PATH_MAX + 32], text[32];
+	ssize_t n;
+	int fd;
+	snprintf(path, sizeof(path), "%s/%s", s->disk.snap_dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*out = fallback;
+		return errno == ENOENT ? 0 : -1;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	*out = strtoull(text, NULL, 10);
+	return 0;
+}
+
+/* Ensemble: a line whenever the role, the leader or the epoch changes. */
+static void server_log_role(struct server *s)
+{
+	static const char *const names[] = {"LOOKING", "FOLLOWING", "LEADING", "OBSERVING"};
+	struct pd_node_stats st;
+	pd_node_get_stats(s->node, &st);
+	if (st.role < 0 || (st.role == s->role_seen.role && st.leader == s->role_seen.leader &&
+			    st.established == s->role_seen.established && st.epoch == s->role_seen.epoch))
+		return;
+	s->role_seen = st;
+	net_log("INFO", "role %s leader %llu epoch %llu %s (acceptedEpoch %llu, currentEpoch %llu)",
+		names[st.role & 3], (unsigned long long)st.leader, (unsigned long long)st.epoch,
+		st.established ? "established" : "not established", (unsigned long long)st.accepted_epoch,
+		(unsigned long long)st.current_epoch);
 }
 
 static void server_env(struct server *s, struct pd_env *env, struct utsname *uts, char *host, size_t host_size,
@@ -285,8 +464,10 @@ static void server_effects(struct server *s)
 			server_arm_timer(s, e->at_ms);
 			break;
 		case PD_FX_CONNECT:
+			server_dial(s, e->plane, e->peer);
+			break;
 		case PD_FX_EPOCH_WRITE:
-			/* ensembles are refused at start until issue 5 lands: never asked */
+			server_write_epoch(s, e->which, e->value);
 			break;
 		case PD_FX_SNAPSHOT:
 			s->snap_due = true; /* forked once the loop turn is done */
@@ -304,6 +485,11 @@ static void server_effects(struct server *s)
 		}
 	}
 	pd_effects_reset(&s->fx);
+	while (s->deferred_count > 0) {
+		struct pd_event ev = s->deferred[0];
+		memmove(s->deferred, s->deferred + 1, --s->deferred_count * sizeof(s->deferred[0]));
+		server_step(s, &ev);
+	}
 	for (i = 0; i < answered_count; i++) {
 		struct pd_event ev;
 		server_event_base(&ev, PD_EV_CONN_CLOSED);
@@ -444,7 +630,7 @@ static void server_flush(struct server *s)
 	s->dirty_count = 0;
 }
 
-static void server_accept(struct server *s)
+static void server_accept(struct server *s, int listen_fd, enum pd_plane plane)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -453,7 +639,7 @@ static void server_accept(struct server *s)
 		struct epoll_event ee;
 		struct server_conn *c;
 		int one = 1;
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -476,8 +662,10 @@ static void server_accept(struct server *s)
 			continue;
 		}
 		c->open = true;
+		c->plane = (uint8_t)plane;
 		server_event_base(&ev, PD_EV_CONN_OPEN);
 		ev.conn = (uint32_t)fd;
+		ev.plane = plane;
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 			inet_ntop(AF_INET, &sin->sin_addr, ev.peer_ip, sizeof(ev.peer_ip));
@@ -576,6 +764,45 @@ err_bind:
 	return -1;
 }
 
+/* The election and quorum ports of my own server.N line. */
+static int server_listen_peer(struct server *s, enum pd_plane plane, char *errmsg, size_t errmsg_size)
+{
+	const struct pd_config_server *me = server_peer(s, (uint64_t)s->cfg.my_id);
+	struct sockaddr_in sin;
+	struct epoll_event ee;
+	int one = 1, fd, port;
+	if (me == NULL) {
+		snprintf(errmsg, errmsg_size, "myid %lld has no server.N line", (long long)s->cfg.my_id);
+		return -1;
+	}
+	port = plane == PD_PLANE_ELECTION ? me->election_port : me->quorum_port;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	if (server_resolve(me->host, &sin.sin_addr) != 0) {
+		snprintf(errmsg, errmsg_size, "server.%lld: '%s' is not an IPv4 address", (long long)me->sid, me->host);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(errmsg, errmsg_size, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 64) != 0) {
+		snprintf(errmsg, errmsg_size, "bind %s:%d (%s port): %s", me->host, port,
+			 plane == PD_PLANE_ELECTION ? "election" : "quorum", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	memset(&ee, 0, sizeof(ee));
+	ee.events = EPOLLIN;
+	ee.data.fd = fd;
+	epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ee);
+	s->peer_fd[plane] = fd;
+	return 0;
+}
+
 static int server_mkdirs(const char *path)
 {
 	char buf[PD_CONFIG_PATH_MAX];
@@ -669,6 +896,28 @@ static int server_setup(struct server *s, const char *config_path)
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->signal_fd, &ee);
 	ee.data.fd = s->disk.event_fd;
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->disk.event_fd, &ee);
+	if (s->cfg.server_count > 1) {
+		/* an ensemble member (paddock.ensemblePreview): its epochs, its ports */
+		uint64_t z_epoch = PD_ZXID_EPOCH(pd_node_last_zxid(s->node)), accepted, current;
+		if (server_read_epoch(s, "currentEpoch", z_epoch, &current) != 0 ||
+		    server_read_epoch(s, "acceptedEpoch", current, &accepted) != 0) {
+			net_log("ERROR", "cannot read the epoch files in %s", s->disk.snap_dir);
+			return 2;
+		}
+		if (current > accepted) {
+			net_log("ERROR", "currentEpoch %llu is above acceptedEpoch %llu in %s; refusing to start",
+				(unsigned long long)current, (unsigned long long)accepted, s->disk.snap_dir);
+			return 2;
+		}
+		pd_node_set_epochs(s->node, accepted, current);
+		if (server_listen_peer(s, PD_PLANE_ELECTION, errmsg, sizeof(errmsg)) != 0 ||
+		    server_listen_peer(s, PD_PLANE_QUORUM, errmsg, sizeof(errmsg)) != 0) {
+			net_log("ERROR", "%s", errmsg);
+			return 2;
+		}
+		net_log("WARN", "paddock.ensemblePreview: server %lld of %d runs the election and discovery only "
+			"and serves no clients yet", (long long)s->cfg.my_id, s->cfg.server_count);
+	}
 	return 0;
 }
 
@@ -676,7 +925,7 @@ static void server_teardown(struct server *s)
 {
 	uint32_t i;
 	for (i = 0; i < s->conns_cap; i++)
-		if (s->conns[i].open || s->conns[i].closing) {
+		if (s->conns[i].open || s->conns[i].closing || s->conns[i].connecting) {
 			close((int)i);
 			free(s->conns[i].out);
 		}
@@ -697,6 +946,10 @@ static void server_teardown(struct server *s)
 		close(s->timer_fd);
 	if (s->signal_fd > 0)
 		close(s->signal_fd);
+	if (s->peer_fd[PD_PLANE_ELECTION] > 0)
+		close(s->peer_fd[PD_PLANE_ELECTION]);
+	if (s->peer_fd[PD_PLANE_QUORUM] > 0)
+		close(s->peer_fd[PD_PLANE_QUORUM]);
 }
 
 int net_server_run(const char *config_path)
@@ -714,8 +967,8 @@ int net_server_run(const char *config_path)
 		server_teardown(&s);
 		return rc;
 	}
-	net_log("INFO", "paddock %s (standalone) serving clients on %s, dataDir %s, tickTime %d",
-		PD_VERSION_STRING, s.listen_desc, s.cfg.data_dir, s.cfg.tick_ms);
+	net_log("INFO", "paddock %s (%s) serving clients on %s, dataDir %s, tickTime %d", PD_VERSION_STRING,
+		s.cfg.server_count > 1 ? "ensemble preview" : "standalone", s.listen_desc, s.cfg.data_dir, s.cfg.tick_ms);
 	/* Let the core arm its first timer. */
 	server_event_base(&ev, PD_EV_TICK);
 	server_step(&s, &ev);
@@ -731,7 +984,11 @@ int net_server_run(const char *config_path)
 			int fd = events[i].data.fd;
 			uint32_t what = events[i].events;
 			if (fd == s.listen_fd) {
-				server_accept(&s);
+				server_accept(&s, s.listen_fd, PD_PLANE_CLIENT);
+			} else if (fd == s.peer_fd[PD_PLANE_ELECTION] && fd > 0) {
+				server_accept(&s, fd, PD_PLANE_ELECTION);
+			} else if (fd == s.peer_fd[PD_PLANE_QUORUM] && fd > 0) {
+				server_accept(&s, fd, PD_PLANE_QUORUM);
 			} else if (fd == s.timer_fd) {
 				uint64_t expirations;
 				if (read(s.timer_fd, &expirations, sizeof(expirations)) > 0) {
@@ -752,6 +1009,10 @@ int net_server_run(const char *config_path)
 				s.stop = true;
 			} else {
 				struct server_conn *c = server_conn(&s, fd);
+				if (c != NULL && c->connecting) {
+					server_dial_done(&s, fd);
+					continue;
+				}
 				if (c == NULL || (!c->open && !c->closing))
 					continue;
 				if (what & EPOLLOUT)

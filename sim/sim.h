@@ -40,6 +40,7 @@ struct sim_options {
 	uint32_t fsync_us_max;   /* fsync latency, uniform in [50 us, max] */
 	uint32_t snap_count;     /* the servers' snapCount */
 	bool buggify;            /* turn on the core's PD_BUGGIFY sites (from the seed) */
+	uint32_t observers;      /* of the ensemble's servers, the last ones observe */
 	bool ensemble;           /* the servers form one ensemble (issue 5 in progress:
 				  * the election only; no clients are served yet) */
 	uint32_t bugs;           /* SIM_BUG_*: planted driver bugs, to show the checkers fire */

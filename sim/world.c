@@ -795,7 +795,8 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 	if (w->opt.ensemble) {
 		uint32_t k;
 		for (k = 0; k < w->opt.servers && n < (int)sizeof(text) - 64; k++)
-			n += snprintf(text + n, sizeof(text) - (size_t)n, "server.%u=10.0.255.%u:2888:3888\n", k + 1, k + 1);
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "server.%u=10.0.255.%u:2888:3888%s\n", k + 1, k + 1,
+				      k + w->opt.observers >= w->opt.servers ? ":observer" : "");
 	}
 	if (pd_config_parse(&cfg, text, (size_t)n, errmsg, sizeof(errmsg)) != 0) {
 		sim_violation(w, 127, "config: %s", errmsg);
@@ -1147,6 +1148,11 @@ static void sim_check_election(struct sim_world *w)
 		}
 		if (st.role == 2)
 			leading++;
+		if ((st.role == 3) != (i + w->opt.observers >= w->opt.servers)) {
+			sim_violation(w, 128, "server %u is in role %d, but it %s an observer", i + 1, st.role,
+				      i + w->opt.observers >= w->opt.servers ? "is" : "is not");
+			return;
+		}
 		if (!st.established) {
 			sim_violation(w, 128, "server %u follows %llu but has not joined its epoch %llu ms after the calm",
 				      i + 1, (unsigned long long)st.leader,
@@ -1494,6 +1500,8 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		w.opt.servers = 1;
 	if (w.opt.clients > SIM_CLIENTS_MAX)
 		w.opt.clients = SIM_CLIENTS_MAX;
+	if (!w.opt.ensemble || w.opt.observers >= w.opt.servers)
+		w.opt.observers = w.opt.ensemble ? w.opt.servers - 1 : 0;
 	if (w.opt.latency_us_max < 20)
 		w.opt.latency_us_max = 20;
 	if (w.opt.fsync_us_max < 50)
