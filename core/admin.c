@@ -292,7 +292,18 @@ int pd_admin_render(struct pd_node *node, const char word[4], uint64_t stmk_mask
 		    struct pd_buf *out)
 {
 	uint32_t i;
-	switch (pd_config_fourlw_bit(word)) {
+	uint32_t bit = pd_config_fourlw_bit(word);
+	if (!peer_serving(node) && bit != PD_4LW_RUOK && bit != PD_4LW_ENVI && bit != PD_4LW_GTMK &&
+	    bit != PD_4LW_STMK) {
+		/* an ensemble member that is not serving, as ZooKeeper 3.8 answers it */
+		if (bit == PD_4LW_ISRO)
+			admin_printf(node, out, "null");
+		else
+			admin_printf(node, out, "This ZooKeeper instance is not currently serving requests%s",
+				     bit == PD_4LW_HASH ? "" : "\n");
+		return out->err;
+	}
+	switch (bit) {
 	case PD_4LW_RUOK:
 		admin_printf(node, out, "imok");
 		break;

@@ -592,10 +592,6 @@ static int node_conn_open(struct pd_node *node, const struct pd_event *ev)
 	if (ev->plane != PD_PLANE_CLIENT)
 		return peer_conn_open(node, conn, ev);
 	node->connections_accepted++;
-	if (!peer_serving(node)) {
-		node_conn_close(node, conn); /* an ensemble member not established yet */
-		return 0;
-	}
 	/* maxClientCnxns: connections per client address (0 = unlimited). */
 	if (node->cfg.max_client_cnxns > 0) {
 		for (i = 0; i < node->conns_cap; i++)
@@ -705,6 +701,12 @@ static size_t node_conn_frames(struct pd_node *node, struct pd_conn *conn, const
 				return len;
 			if (r == -1)
 				return off;
+			if (!peer_serving(node)) {
+				/* not serving (an ensemble member not synced): a
+				 * four-letter word is answered, a session is not */
+				node_conn_close(node, conn);
+				return SIZE_MAX;
+			}
 		}
 		/* Like ZooKeeper, read nothing more while the session is being
 		 * created (it stops receiving until the session is established). */

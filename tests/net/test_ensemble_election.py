@@ -1,6 +1,7 @@
 """Issue 5 in progress: a 3-server paddock ensemble of real processes on 127.0.0.1, started
 from zoo.cfg + myid files as an operator writes them (with paddock.ensemblePreview=true, since
-the ensemble does not serve clients yet).  The servers elect a leader over their election
+the ensemble does not serve clients yet: its members answer four-letter words as a ZooKeeper
+member that is not serving does).  The servers elect a leader over their election
 ports, establish its epoch over the quorum ports (acceptedEpoch and currentEpoch persisted in
 their files), and after a kill -9 of the leader the two others elect a new leader of a higher
 epoch; the old leader comes back and follows it.  Free ports, temporary directories, and every
@@ -9,6 +10,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -30,9 +33,10 @@ class Member:
         with open(os.path.join(self.data, "myid"), "w") as f:
             f.write("%d\n" % sid)
         self.cfg = os.path.join(self.dir, "zoo.cfg")
+        self.port = harness.free_port()
         with open(self.cfg, "w") as f:
-            f.write("tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\n" % self.data)
-            f.write("clientPort=%d\nclientPortAddress=127.0.0.1\npaddock.ensemblePreview=true\n" % harness.free_port())
+            f.write("tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\n4lw.commands.whitelist=*\n" % self.data)
+            f.write("clientPort=%d\nclientPortAddress=127.0.0.1\npaddock.ensemblePreview=true\n" % self.port)
             f.write(lines)
         self.log_path = os.path.join(self.dir, "server.log")
         self.proc = None
@@ -104,6 +108,19 @@ class EnsembleElectionTest(unittest.TestCase):
         for m in self.members:  # every member promised the epoch, on disk
             self.assertEqual(m.epoch_file("acceptedEpoch"), 1)
         self.assertEqual(leader.epoch_file("currentEpoch"), 1)
+        # not serving yet (no sync): four-letter words answered as ZooKeeper 3.8 answers
+        # them on a member that is not serving, and no session
+        for m in self.members:
+            self.assertEqual(harness.four_letter(m.port, "ruok"), "imok")
+            self.assertEqual(harness.four_letter(m.port, "srvr"),
+                             "This ZooKeeper instance is not currently serving requests\n")
+            self.assertEqual(harness.four_letter(m.port, "isro"), "null")
+            self.assertTrue(harness.four_letter(m.port, "envi").startswith("Environment:"))
+            # a session is refused: the connection closes without a ConnectResponse
+            body = struct.pack(">iqiqi16s?", 0, 0, 30000, 0, 16, b"\0" * 16, False)
+            with socket.create_connection(("127.0.0.1", m.port), timeout=5) as sock:
+                sock.sendall(struct.pack(">i", len(body)) + body)
+                self.assertEqual(sock.recv(100), b"")
 
         leader.kill()  # kill -9
         rest = [m for m in self.members if m is not leader]
