@@ -42,10 +42,31 @@ static void admin_double(char *out, size_t size, double v)
 	snprintf(out, size, "%s", tmp);
 }
 
+/* Client connections (an ensemble member's peer links are not shown, as
+ * ZooKeeper's four-letter words do not show them). */
+static uint32_t admin_client_conns(const struct pd_node *node)
+{
+	uint32_t i, n = 0;
+	for (i = 0; i < node->conns_cap; i++)
+		if (node->conns[i] != NULL && node->conns[i]->plane == PD_PLANE_CLIENT)
+			n++;
+	return n;
+}
+
 static const char *admin_mode(const struct pd_node *node)
 {
-	(void)node;
-	return "standalone";
+	struct pd_node_stats st;
+	pd_node_get_stats(node, &st);
+	switch (st.role) {
+	case 1:
+		return "follower";
+	case 2:
+		return "leader";
+	case 3:
+		return "observer";
+	default:
+		return "standalone";
+	}
 }
 
 static void admin_latency(const struct latency_stats *ls, uint64_t *min, double *avg, uint64_t *max)
@@ -94,7 +115,7 @@ static void admin_server_lines(struct pd_node *node, struct pd_buf *out)
 		     (unsigned long long)max);
 	admin_printf(node, out, "Received: %llu\n", (unsigned long long)node->packets_received);
 	admin_printf(node, out, "Sent: %llu\n", (unsigned long long)node->packets_sent);
-	admin_printf(node, out, "Connections: %u\n", node->conn_count);
+	admin_printf(node, out, "Connections: %u\n", admin_client_conns(node));
 	admin_printf(node, out, "Outstanding: %u\n", node->pending.count);
 	admin_printf(node, out, "Zxid: 0x%llx\n", (unsigned long long)node->last_zxid);
 	admin_printf(node, out, "Mode: %s\n", admin_mode(node));
@@ -144,7 +165,7 @@ static void admin_mntr(struct pd_node *node, const struct pd_env *env, struct pd
 	admin_printf(node, out, "zk_min_latency\t%llu\n", (unsigned long long)min);
 	admin_printf(node, out, "zk_packets_received\t%llu\n", (unsigned long long)node->packets_received);
 	admin_printf(node, out, "zk_packets_sent\t%llu\n", (unsigned long long)node->packets_sent);
-	admin_printf(node, out, "zk_num_alive_connections\t%u\n", node->conn_count);
+	admin_printf(node, out, "zk_num_alive_connections\t%u\n", admin_client_conns(node));
 	admin_printf(node, out, "zk_outstanding_requests\t%u\n", node->pending.count);
 	admin_printf(node, out, "zk_znode_count\t%u\n", node->tree.node_count + 1);
 	admin_printf(node, out, "zk_watch_count\t%llu\n",
@@ -173,6 +194,31 @@ static void admin_mntr(struct pd_node *node, const struct pd_env *env, struct pd
 	admin_printf(node, out, "zk_commit_count\t%llu\n", (unsigned long long)node->commit_count);
 	admin_printf(node, out, "zk_paddock_memory_used_bytes\t%llu\n", (unsigned long long)node->mem.used_bytes);
 	admin_printf(node, out, "zk_paddock_memory_budget_bytes\t%llu\n", (unsigned long long)node->mem.budget_bytes);
+	{
+		struct pd_node_stats st;
+		pd_node_get_stats(node, &st);
+		if (st.role >= 0) {
+			static const char *const states[] = {"looking", "following", "leading", "observing"};
+			admin_printf(node, out, "zk_peer_state\t%s - %s\n", states[st.role & 3],
+				     st.serving ? "broadcast" : st.role == 0 ? "election" : "synchronization");
+			admin_printf(node, out, "zk_quorum_size\t%llu\n", (unsigned long long)st.quorum_size);
+		}
+		if (st.role == 2) {
+			/* the leader-only keys of ZooKeeper 3.8 */
+			admin_printf(node, out, "zk_learners\t%llu\n", (unsigned long long)st.learners);
+			admin_printf(node, out, "zk_synced_followers\t%llu\n", (unsigned long long)st.synced_followers);
+			admin_printf(node, out, "zk_synced_non_voting_followers\t0\n");
+			admin_printf(node, out, "zk_synced_observers\t%llu\n", (unsigned long long)st.synced_observers);
+			admin_printf(node, out, "zk_pending_syncs\t%llu\n", (unsigned long long)st.pending_syncs);
+			admin_printf(node, out, "zk_last_proposal_size\t%lld\n", (long long)st.last_proposal_size);
+			admin_printf(node, out, "zk_max_proposal_size\t%lld\n", (long long)st.max_proposal_size);
+			admin_printf(node, out, "zk_min_proposal_size\t%lld\n", (long long)st.min_proposal_size);
+			/* how learners were brought up to date (paddock's own keys) */
+			admin_printf(node, out, "zk_paddock_syncs_diff\t%llu\n", (unsigned long long)st.syncs_diff);
+			admin_printf(node, out, "zk_paddock_syncs_trunc\t%llu\n", (unsigned long long)st.syncs_trunc);
+			admin_printf(node, out, "zk_paddock_syncs_snap\t%llu\n", (unsigned long long)st.syncs_snap);
+		}
+	}
 }
 
 static void admin_dump(struct pd_node *node, struct pd_buf *out)
@@ -206,10 +252,10 @@ static void admin_dump(struct pd_node *node, struct pd_buf *out)
 			}
 		}
 	}
-	admin_printf(node, out, "Connections dump:\nConnections Sets (1)/(%u):\n", node->conn_count);
+	admin_printf(node, out, "Connections dump:\nConnections Sets (1)/(%u):\n", admin_client_conns(node));
 	for (i = 0; i < node->conns_cap; i++) {
 		const struct pd_conn *c = node->conns[i];
-		if (c != NULL)
+		if (c != NULL && c->plane == PD_PLANE_CLIENT)
 			admin_printf(node, out, "\tip: /%s:%u sessionId: 0x%llx\n", c->ip, c->port,
 				     (unsigned long long)c->session_id);
 	}
@@ -318,7 +364,7 @@ int pd_admin_render(struct pd_node *node, const char word[4], uint64_t stmk_mask
 		admin_printf(node, out, "Zookeeper version: %s, built by paddock %s\n", PD_VERSION_STRING, PD_GIT_COMMIT);
 		admin_printf(node, out, "Clients:\n");
 		for (i = 0; i < node->conns_cap; i++)
-			if (node->conns[i] != NULL) {
+			if (node->conns[i] != NULL && node->conns[i]->plane == PD_PLANE_CLIENT) {
 				admin_conn_brief(node, out, node->conns[i]);
 				admin_printf(node, out, ")\n");
 			}
@@ -327,7 +373,7 @@ int pd_admin_render(struct pd_node *node, const char word[4], uint64_t stmk_mask
 		break;
 	case PD_4LW_CONS:
 		for (i = 0; i < node->conns_cap; i++)
-			if (node->conns[i] != NULL)
+			if (node->conns[i] != NULL && node->conns[i]->plane == PD_PLANE_CLIENT)
 				admin_conn_full(node, out, node->conns[i]);
 		admin_printf(node, out, "\n");
 		break;

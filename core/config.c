@@ -248,7 +248,8 @@ static int config_apply(struct pd_config *cfg, const char *key, size_t key_len, 
 		return 0;
 	}
 	if (KEY("paddock.ensemblePreview")) {
-		/* issue 5 in progress: run the election and discovery, serve nobody */
+		/* accepted and ignored: it let ensembles start while issue 5 was
+		 * in progress; they now always do */
 		if (config_bool(v, &b) != 0)
 			return -1;
 		cfg->ensemble_preview = b;
@@ -449,11 +450,6 @@ int pd_config_finish(struct pd_config *cfg, char *errmsg, size_t errmsg_size)
 	if (cfg->extended_types && cfg->my_id > 254) {
 		snprintf(errmsg, errmsg_size, "server id %lld is above 254, which TTL nodes (extendedTypesEnabled) do not allow",
 			 (long long)cfg->my_id);
-		return PD_ECONFIG;
-	}
-	if (!pd_config_is_standalone(cfg) && !cfg->ensemble_preview) {
-		snprintf(errmsg, errmsg_size, "ensembles (%d server.N lines) are not supported yet; "
-			 "configure a single server for standalone mode", cfg->server_count);
 		return PD_ECONFIG;
 	}
 	return 0;

@@ -95,8 +95,7 @@ struct pd_config {
 	uint64_t prng_seed; /* 0: derived from the start time */
 	bool force_sync;    /* forceSync: fdatasync the log before answering (default yes) */
 	uint64_t buggify_seed; /* the simulator's chaos (PD_BUGGIFY); 0 = off, never set by net/ */
-	bool ensemble_preview; /* accept server.N ensembles (issue 5 in progress: election only);
-				* only the simulator and tests set it */
+	bool ensemble_preview; /* paddock.ensemblePreview: ignored now (ensembles always run) */
 };
 
 /* Fills defaults (ZooKeeper's where it has them). */

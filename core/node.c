@@ -191,6 +191,8 @@ void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->last_zxid = node->last_zxid;
+	out->logged_zxid = node->next_zxid;
+	out->durable_zxid = node->durable_zxid;
 	out->znode_count = node->tree.node_count;
 	out->session_count = node->sessions.by_id.count;
 	out->ephemeral_count = node->sessions.ephemeral_total;
@@ -345,7 +347,7 @@ int node_log_txn(struct pd_node *node, const struct pend *p)
 	struct pend *slot;
 	uint8_t *copy;
 	size_t bytes_len = fx->bytes.len;
-	PD_ASSERT(p->zxid == node->next_zxid + 1);
+	PD_ASSERT(node->ens != NULL ? p->zxid > node->next_zxid : p->zxid == node->next_zxid + 1);
 	PD_ASSERT(node->txn.len >= 32 && pd_be64(node->txn.data + 12) == (uint64_t)p->zxid);
 	if (pd_ring_reserve(&node->io_mem, (void **)&q->items, &q->head, q->count, &q->cap, sizeof(*q->items)) != 0)
 		return PD_ENOMEM;
@@ -370,6 +372,7 @@ int node_log_txn(struct pd_node *node, const struct pend *p)
 	slot->txn_len = node->txn.len;
 	q->count++;
 	node->next_zxid = p->zxid;
+	zab_proposed(node, p->zxid, copy, slot->txn_len);
 	return 0;
 fail:
 	fx->bytes.len = bytes_len;
@@ -406,6 +409,15 @@ void node_count_for_snapshot(struct pd_node *node, size_t txn_len)
 	    (node->cfg.snap_size_limit_bytes == 0 || node->snap_bytes <= node->snap_bytes_due) &&
 	    !PD_BUGGIFY(node, PD_BUGGIFY_SNAPSHOT_NOW))
 		return;
+	if (node->durable_zxid < node->last_zxid) {
+		/* An ensemble member may apply what its own log has not made
+		 * durable yet (committed by a quorum, or logged when a role
+		 * ended).  A snapshot of that could cover a hole a crash leaves
+		 * in the log: it waits until the log catches up. */
+		node->snap_wanted = true;
+		return;
+	}
+	node->snap_wanted = false;
 	memset(&e, 0, sizeof(e));
 	e.type = PD_FX_SNAPSHOT;
 	e.zxid = node->last_zxid;
@@ -465,6 +477,28 @@ static void node_log_failed(struct pd_node *node)
 {
 	struct pend_queue *q = &node->pending;
 	node->log_failed = true;
+	if (node->ens != NULL) {
+		/* An ensemble member cannot take back what it proposed or acked:
+		 * what is durable stays its history, the rest is gone, and it
+		 * gives up its role (its clients' connections go, so none is told
+		 * a write failed that a quorum may still commit). */
+		uint32_t kept = 0;
+		zab_drop_clients(node);
+		while (kept < q->count && q->items[(q->head + kept) % q->cap].zxid <= node->durable_zxid)
+			kept++;
+		while (q->count > kept) {
+			struct pend *p = &q->items[(q->head + q->count - 1) % q->cap];
+			request_drop(node, p); /* its asker is gone; an expiry is due again */
+			pd_mem_free(&node->io_mem, p->txn, p->txn_len);
+			q->count--;
+		}
+		/* the dropped txns' records leave the view with them; the kept
+		 * ones are applied as the role ends */
+		prep_overlay_clear(node);
+		node->next_zxid = node->durable_zxid > node->last_zxid ? node->durable_zxid : node->last_zxid;
+		zab_log_failed(node);
+		return;
+	}
 	while (q->count > 0) {
 		struct pend p = q->items[q->head];
 		q->head = (q->head + 1) % q->cap;
@@ -478,24 +512,55 @@ static void node_log_failed(struct pd_node *node)
 	node_resume_held(node);
 }
 
-/* PD_EV_LOG_DURABLE: apply and answer, in zxid order, everything the log
- * now holds; then let held connections read on. */
-static void node_durable(struct pd_node *node, pd_zxid zxid)
+static void node_apply_upto(struct pd_node *node, pd_zxid upto)
 {
 	struct pend_queue *q = &node->pending;
+	while (q->count > 0 && q->items[q->head].zxid <= upto) {
+		struct pend p = q->items[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		zab_before_apply(node, &p);
+		request_finish(node, &p);
+		prep_applied(node, p.zxid);
+		if (!zab_applied(node, &p))
+			pd_mem_free(&node->io_mem, p.txn, p.txn_len);
+	}
+}
+
+/* Applies and answers, in zxid order, what may be applied now: what the
+ * log holds (standalone), what a quorum acked (leader), what the leader
+ * committed (learner); then lets held connections read on. */
+void node_advance(struct pd_node *node)
+{
+	node_apply_upto(node, zab_apply_limit(node));
+	node_resume_held(node);
+}
+
+void node_apply_all_pending(struct pd_node *node)
+{
+	node_apply_upto(node, node->next_zxid);
+	node_resume_held(node);
+}
+
+void node_resume_held_all(struct pd_node *node)
+{
+	node_resume_held(node);
+}
+
+/* PD_EV_LOG_DURABLE: the log holds everything up to zxid. */
+static void node_durable(struct pd_node *node, pd_zxid zxid)
+{
 	if (zxid > node->next_zxid)
 		zxid = node->next_zxid; /* a driver cannot make durable what was never logged */
 	if (zxid > node->durable_zxid)
 		node->durable_zxid = zxid;
-	while (q->count > 0 && q->items[q->head].zxid <= node->durable_zxid) {
-		struct pend p = q->items[q->head];
-		q->head = (q->head + 1) % q->cap;
-		q->count--;
-		request_finish(node, &p);
-		prep_applied(node, p.zxid);
-		pd_mem_free(&node->io_mem, p.txn, p.txn_len);
+	zab_durable(node);
+	node_advance(node);
+	if (node->snap_wanted && node->durable_zxid >= node->last_zxid) {
+		node->snap_txns = node->snap_txns_due + 1;
+		node->snap_bytes = 0;
+		node_count_for_snapshot(node, 0);
 	}
-	node_resume_held(node);
 }
 
 pd_zxid pd_node_last_zxid(const struct pd_node *node)
@@ -523,6 +588,8 @@ int pd_node_replay(struct pd_node *node, const uint8_t *txn, size_t len, uint64_
 	node->fx = &scratch;
 	PD_ASSERT(node->pending.count == 0);
 	rc = apply_txn(node, txn, len, &hdr);
+	if (rc != PD_EPROTO)
+		zab_replayed(node, txn, len, hdr.zxid);
 	node->fx = NULL;
 	pd_effects_free(node, &scratch);
 	node_loaded(node, node->last_zxid);
@@ -820,6 +887,10 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 		node->now_ms = ev->now_ms;
 	node->wall_ms = ev->wall_ms;
 	node->fx = fx;
+	if (node->ens != NULL && peer_halted(node)) {
+		node->fx = NULL;
+		return 0; /* the driver rebuilds this node (PD_FX_RELOAD) */
+	}
 	if (node->close_pending)
 		node_retry_closes(node);
 	peer_start(node); /* an ensemble member's first step starts its election */

@@ -97,6 +97,14 @@ enum pd_effect_type {
 	PD_FX_CONNECT,    /* plane, peer: dial that server's port for the plane;
 			   * answer with PD_EV_CONN_OPEN (outbound, peer_sid) or
 			   * PD_EV_CONNECT_FAILED */
+	PD_FX_RELOAD,     /* zxid, bytes, peer: a learner's leader told it to drop its state:
+			   * with bytes, they are a snapshot (snap.h) labelled zxid to
+			   * make durable as the newest; without, the log must lose
+			   * every record after zxid (and every snapshot above it).
+			   * Then the driver rebuilds the node from its disk, as at a
+			   * restart (the core does nothing more; its connections are
+			   * the driver's to close without reporting).  ZooKeeper's
+			   * learner reloads its database after SNAP and TRUNC alike. */
 	PD_FX_SNAPSHOT,   /* a snapshot is due (zxid: the node's when it asked).  The
 			   * driver takes it between two steps: the node as it is
 			   * then is the image, labelled with its zxid (snap.h).  It
@@ -169,6 +177,8 @@ int pd_admin_render(struct pd_node *node, const char word[4], uint64_t stmk_mask
 /* Read-only figures for drivers, benchmarks and tests. */
 struct pd_node_stats {
 	pd_zxid last_zxid;
+	pd_zxid logged_zxid;  /* the newest txn handed to the log */
+	pd_zxid durable_zxid; /* the newest the log reported durable */
 	uint64_t znode_count;
 	uint64_t session_count;
 	uint64_t ephemeral_count;
@@ -189,10 +199,26 @@ struct pd_node_stats {
 	uint64_t accepted_epoch;
 	uint64_t current_epoch;
 	uint64_t lost_leadership; /* times a role was given up (quorum lost, timeouts, closed links) */
+	bool serving;           /* synced and serving clients (standalone: always) */
+	uint64_t quorum_size;   /* the voting members */
+	uint64_t learners;      /* leader: learners connected on the quorum port */
+	uint64_t synced_learners; /* leader: learners that acked NEWLEADER */
+	uint64_t synced_followers; /* leader: of those, voters */
+	uint64_t synced_observers; /* leader: of those, observers */
+	uint64_t pending_syncs;    /* leader: learners' syncs waiting for a commit */
+	int64_t last_proposal_size, max_proposal_size, min_proposal_size; /* leader: bytes, -1 none yet */
+	uint64_t proposals;     /* leader: proposals made */
+	uint64_t syncs_diff, syncs_trunc, syncs_snap; /* leader: how learners were synced */
+	uint64_t reloads_asked; /* learner: PD_FX_RELOAD asked (TRUNC or SNAP) */
 };
 /* The driver hands over the persisted epochs after recovery, before the
  * first step (0 and 0 when the files do not exist). */
 void pd_node_set_epochs(struct pd_node *node, uint64_t accepted, uint64_t current);
+/* After a PD_FX_RELOAD (peer: the leader that asked), before the first
+ * step: the rebuilt node goes back to that leader without an election, as
+ * ZooKeeper's learner stays with its leader through TRUNC and SNAP (if the
+ * leader is gone, the learner's timeouts start an election). */
+void pd_node_follow(struct pd_node *node, uint64_t leader);
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
 /* Read-only look at one znode for checkers and tests (the simulator's
  * invariants run outside the core): 0 with *out, or PD_ENONODE. */

@@ -35,69 +35,10 @@
 #include <string.h>
 
 #include "err.h"
-#include "fle.h"
+#include "ens.h"
 #include "jute.h"
-#include "quorum.h"
-#include "server_int.h"
 
-#define PEER_FRAME_MAX (512u * 1024u)
 #define PEER_DIAL_TRIES 5
-
-struct peer_link {
-	uint64_t sid;
-	uint32_t conn;       /* the election connection's id + 1; 0: none */
-	bool dialing;
-	bool have_pending;   /* a notification waits for a connection */
-	struct pd_vote pending;
-};
-
-/* Leader side: a learner on the quorum plane. */
-struct peer_learner {
-	uint32_t conn;       /* id + 1 */
-	uint64_t sid;        /* 0 until its FOLLOWERINFO / OBSERVERINFO */
-	bool observer;
-	uint64_t accepted;   /* the acceptedEpoch it reported */
-	bool acked;          /* a valid ACKEPOCH for this epoch */
-	uint64_t last_heard_ms;
-};
-
-struct node_ens {
-	struct pd_fle fle;
-	struct peer_link links[PD_FLE_PEERS_MAX];
-	uint32_t link_count;
-	bool started;
-	int role;
-	uint64_t leader;
-	uint64_t elections;
-	uint64_t lost;
-	uint64_t role_serial;      /* one per role taken: stale completions are recognised */
-	uint64_t role_since_ms;
-	char my_addr[160];
-	uint64_t epochs[2];        /* durable acceptedEpoch, currentEpoch */
-	uint64_t writing_serial[2]; /* the role that asked for the write in flight (0: none) */
-	uint64_t writing_value[2];
-	bool established;
-	uint64_t epoch;            /* the epoch decided (leader) or offered (learner) */
-	/* leader */
-	bool epoch_decided;
-	uint64_t epoch_candidate;
-	struct peer_learner learners[PD_FLE_PEERS_MAX];
-	uint32_t learner_count;
-	uint64_t next_ping_ms;
-	/* learner */
-	uint32_t lconn;            /* the quorum link to the leader: id + 1 */
-	bool ldialing;
-	uint32_t dial_tries;
-	uint64_t next_dial_ms;
-	uint64_t last_heard_ms;
-	bool got_ping;
-	bool epoch_acked;
-};
-
-static uint64_t peer_ticks_ms(const struct pd_node *node, int32_t ticks)
-{
-	return (uint64_t)ticks * (uint64_t)node->cfg.tick_ms;
-}
 
 int peer_init(struct pd_node *node, char *errmsg, size_t errmsg_size)
 {
@@ -139,12 +80,15 @@ int peer_init(struct pd_node *node, char *errmsg, size_t errmsg_size)
 		return PD_ECONFIG;
 	}
 	e->role = PD_PEER_LOOKING;
+	e->last_proposal_size = e->max_proposal_size = e->min_proposal_size = -1;
 	node->ens = e;
 	return 0;
 }
 
 void peer_destroy(struct pd_node *node)
 {
+	if (node->ens != NULL)
+		zab_free(node);
 	if (node->ens != NULL)
 		pd_mem_free(&node->mem, node->ens, sizeof(*node->ens));
 	node->ens = NULL;
@@ -201,7 +145,7 @@ static void peer_send_raw(struct pd_node *node, uint32_t conn, const void *p, si
 		node->fx->bytes.err = PD_ENOMEM;
 }
 
-static void peer_send_qp(struct pd_node *node, uint32_t conn, int32_t type, pd_zxid zxid, const void *data, int32_t len)
+void peer_send_qp(struct pd_node *node, uint32_t conn, int32_t type, pd_zxid zxid, const void *data, int32_t len)
 {
 	struct pd_buf b = {0};
 	if (pd_qp_encode(&node->io_mem, &b, type, zxid, data, len) == 0)
@@ -234,7 +178,7 @@ static void peer_send_vote(struct pd_node *node, uint64_t to, const struct pd_vo
 	peer_dial_election(node, l);
 }
 
-static void peer_write_epoch(struct pd_node *node, enum pd_epoch_file which, uint64_t value)
+void peer_write_epoch(struct pd_node *node, enum pd_epoch_file which, uint64_t value)
 {
 	struct node_ens *e = node->ens;
 	struct pd_effect fx;
@@ -269,11 +213,12 @@ static void peer_close_quorum(struct pd_node *node)
 static void peer_after_fle(struct pd_node *node);
 
 /* Gives the role up (or starts): a new round of election. */
-static void peer_look(struct pd_node *node)
+void peer_look(struct pd_node *node)
 {
 	struct node_ens *e = node->ens;
 	if (e->role != PD_PEER_LOOKING)
 		e->lost++;
+	zab_role_end(node);
 	peer_close_quorum(node);
 	e->role = PD_PEER_LOOKING;
 	e->role_serial++;
@@ -326,25 +271,83 @@ static void peer_after_fle(struct pd_node *node)
 	}
 }
 
+void pd_node_follow(struct pd_node *node, uint64_t leader)
+{
+	if (node->ens != NULL && peer_link(node->ens, leader) != NULL)
+		node->ens->follow_hint = leader;
+}
+
+/* /zookeeper/config holds the membership, as ZooKeeper 3.8's does in an
+ * ensemble: "server.N=host:quorum:election:participant" lines by sid, then
+ * "version=0", version -1, mtime the start.  Each member writes it from its
+ * own zoo.cfg at start (it is not replicated: every member's is the same). */
+static void peer_config_node(struct pd_node *node)
+{
+	const struct pd_config *cfg = &node->cfg;
+	char text[PD_FLE_PEERS_MAX * 200 + 16];
+	size_t n = 0;
+	int64_t last = 0;
+	uint32_t idx = pd_tree_lookup(&node->tree, "/zookeeper/config", 17);
+	int k;
+	if (idx == PD_NODE_NONE)
+		return;
+	for (k = 0; k < cfg->server_count; k++) {
+		const struct pd_config_server *best = NULL;
+		int i;
+		for (i = 0; i < cfg->server_count; i++)
+			if (cfg->servers[i].sid > last && (best == NULL || cfg->servers[i].sid < best->sid))
+				best = &cfg->servers[i];
+		if (best == NULL)
+			break;
+		last = best->sid;
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "server.%lld=%s:%d:%d:%s\n", (long long)best->sid,
+				      best->host, best->quorum_port, best->election_port,
+				      best->observer ? "observer" : "participant");
+		if (n >= sizeof(text))
+			return;
+	}
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "version=0");
+	if (n >= sizeof(text))
+		return;
+	(void)pd_tree_set_data(&node->tree, idx, (struct pd_span){(const uint8_t *)text, (uint32_t)n, false}, -1, 0,
+			       node->wall_ms);
+}
+
 void peer_start(struct pd_node *node)
 {
 	struct node_ens *e = node->ens;
 	if (e == NULL || e->started)
 		return;
 	e->started = true;
+	peer_config_node(node);
+	if (e->follow_hint != 0) {
+		/* back from a reload: straight to the leader that asked for it */
+		enum pd_peer_state st = e->fle.voter ? PD_PEER_FOLLOWING : PD_PEER_OBSERVING;
+		e->fle.round = 1;
+		e->role = (int)st;
+		e->leader = e->follow_hint;
+		e->role_serial++;
+		e->role_since_ms = node->now_ms;
+		pd_fle_settle(&e->fle, st, e->leader, node->last_zxid, e->epochs[PD_EPOCH_ACCEPTED]);
+		e->lconn = 0;
+		e->dial_tries = 0;
+		e->last_heard_ms = node->now_ms;
+		peer_learner_dial(node);
+		return;
+	}
 	pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], node->last_zxid);
 	e->role_serial++;
 	peer_after_fle(node);
 }
 
-static uint32_t peer_voter_quorum(const struct node_ens *e)
+uint32_t peer_voter_quorum(const struct node_ens *e)
 {
 	return e->fle.voter_count / 2 + 1;
 }
 
 /* --- leader side --- */
 
-static struct peer_learner *peer_learner_of(struct node_ens *e, uint32_t conn_id)
+struct peer_learner *peer_learner_of(struct node_ens *e, uint32_t conn_id)
 {
 	uint32_t i;
 	for (i = 0; i < e->learner_count; i++)
@@ -353,7 +356,7 @@ static struct peer_learner *peer_learner_of(struct node_ens *e, uint32_t conn_id
 	return NULL;
 }
 
-static void peer_learner_drop(struct pd_node *node, struct peer_learner *l, bool close)
+void peer_learner_drop(struct pd_node *node, struct peer_learner *l, bool close)
 {
 	struct node_ens *e = node->ens;
 	if (close) {
@@ -381,6 +384,19 @@ static bool peer_leader_quorum(const struct node_ens *e, bool acked)
 			n++;
 	}
 	return n >= peer_voter_quorum(e);
+}
+
+/* A quorum acked the epoch: currentEpoch := E, once the leader's own
+ * history is durable (an epoch file ahead of its log could let a crash
+ * lose committed txns, ZOOKEEPER-4643). */
+void peer_leader_try_establish(struct pd_node *node)
+{
+	struct node_ens *e = node->ens;
+	if (e->role != PD_PEER_LEADING || e->established || !e->epoch_decided ||
+	    e->writing_serial[PD_EPOCH_CURRENT] == e->role_serial || node->durable_zxid < node->next_zxid ||
+	    !peer_leader_quorum(e, true))
+		return;
+	peer_write_epoch(node, PD_EPOCH_CURRENT, e->epoch);
 }
 
 static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const struct pd_qp *qp)
@@ -430,8 +446,15 @@ static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const
 			return;
 		}
 		ce = (int32_t)pd_be32(qp->data.ptr);
-		if (ce == -1)
-			return; /* it had accepted this epoch already: not an ack (§3.2) */
+		if (l->ackepoch_seen)
+			return;
+		l->ackepoch_seen = true;
+		l->last_zxid = qp->zxid;
+		if (ce == -1) {
+			/* it had accepted this epoch already: not an ack (§3.2), but it is synced */
+			zab_leader_ackepoch(node, l);
+			return;
+		}
 		/* a learner more recent than me: I must not lead it */
 		if ((uint64_t)(uint32_t)ce > e->epochs[PD_EPOCH_CURRENT] ||
 		    ((uint64_t)(uint32_t)ce == e->epochs[PD_EPOCH_CURRENT] && qp->zxid > node->last_zxid)) {
@@ -439,21 +462,28 @@ static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const
 			return;
 		}
 		l->acked = true;
-		if (!e->established && e->writing_serial[PD_EPOCH_CURRENT] != e->role_serial &&
-		    peer_leader_quorum(e, true))
-			peer_write_epoch(node, PD_EPOCH_CURRENT, e->epoch);
+		peer_leader_try_establish(node);
+		zab_leader_ackepoch(node, l);
 		return;
 	}
-	/* PING answers and anything else: the learner is alive */
+	if (l->sid == 0) {
+		peer_learner_drop(node, l, true); /* nothing before FOLLOWERINFO */
+		return;
+	}
+	zab_leader_packet(node, l, qp);
 }
 
 static void peer_leader_tick(struct pd_node *node)
 {
 	struct node_ens *e = node->ens;
 	uint32_t i, synced = 1;
-	if (!e->established) {
+	if (node->log_failed) {
+		peer_look(node); /* a leader without a log cannot lead */
+		return;
+	}
+	if (!e->established || !e->serving) {
 		if (node->now_ms - e->role_since_ms > peer_ticks_ms(node, node->cfg.init_limit))
-			peer_look(node); /* no quorum established within initLimit */
+			peer_look(node); /* no quorum established (or synced) within initLimit */
 		return;
 	}
 	if (node->now_ms >= e->next_ping_ms) {
@@ -464,7 +494,7 @@ static void peer_leader_tick(struct pd_node *node)
 	}
 	for (i = 0; i < e->learner_count; i++) {
 		const struct peer_learner *l = &e->learners[i];
-		if (l->acked && !l->observer &&
+		if ((l->acked || l->newleader_acked) && !l->observer &&
 		    node->now_ms - l->last_heard_ms <= peer_ticks_ms(node, node->cfg.sync_limit))
 			synced++;
 	}
@@ -501,8 +531,10 @@ static void peer_learner_packet(struct pd_node *node, struct pd_conn *conn, cons
 	}
 	if (qp->type == PD_QP_PING) {
 		e->got_ping = true;
-		peer_send_qp(node, conn->id, PD_QP_PING, qp->zxid, NULL, -1);
+		zab_learner_ping(node, conn->id, qp->zxid);
+		return;
 	}
+	zab_learner_packet(node, conn, qp);
 }
 
 static void peer_learner_tick(struct pd_node *node)
@@ -754,6 +786,9 @@ void peer_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t
 		e->established = true;
 		e->next_ping_ms = node->now_ms;
 		pd_fle_settle(&e->fle, PD_PEER_LEADING, e->leader, node->last_zxid, value);
+		zab_leader_established(node);
+	} else if (which == PD_EPOCH_CURRENT) {
+		zab_epoch_durable(node, which, value);
 	} else if (e->role != PD_PEER_LEADING && which == PD_EPOCH_ACCEPTED && e->lconn != 0 && e->epoch == value) {
 		uint8_t v[4];
 		pd_put_be32(v, (uint32_t)e->epochs[PD_EPOCH_CURRENT]);
@@ -766,7 +801,7 @@ void peer_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t
 void peer_tick(struct pd_node *node)
 {
 	struct node_ens *e = node->ens;
-	if (e == NULL || !e->started)
+	if (e == NULL || !e->started || e->halted)
 		return;
 	pd_fle_tick(&e->fle, node->now_ms);
 	peer_after_fle(node);
@@ -781,17 +816,45 @@ uint64_t peer_deadline(const struct pd_node *node)
 	return node->ens != NULL ? pd_fle_deadline(&node->ens->fle) : 0;
 }
 
+bool peer_halted(const struct pd_node *node)
+{
+	return node->ens != NULL && node->ens->halted;
+}
+
 bool peer_serving(const struct pd_node *node)
 {
-	return node->ens == NULL; /* an ensemble serves once ZAB syncs it (not yet) */
+	return zab_serving(node);
 }
 
 void peer_stats(const struct pd_node *node, struct pd_node_stats *out)
 {
 	const struct node_ens *e = node->ens;
 	out->role = e != NULL ? e->role : -1;
+	out->serving = zab_serving(node);
 	if (e == NULL)
 		return;
+	{
+		uint32_t i;
+		out->learners = e->learner_count;
+		for (i = 0; i < e->learner_count; i++)
+			if (e->learners[i].newleader_acked) {
+				out->synced_learners++;
+				if (e->learners[i].observer)
+					out->synced_observers++;
+				else
+					out->synced_followers++;
+			}
+		out->pending_syncs = e->sync_count;
+		out->last_proposal_size = e->last_proposal_size;
+		out->max_proposal_size = e->max_proposal_size;
+		out->min_proposal_size = e->min_proposal_size;
+	}
+	out->proposals = e->proposals;
+	out->quorum_size = e->fle.voter_count;
+	out->syncs_diff = e->syncs_diff;
+	out->syncs_trunc = e->syncs_trunc;
+	out->syncs_snap = e->syncs_snap;
+	out->reloads_asked = e->halted ? 1 : 0;
 	out->leader = e->leader;
 	out->election_round = e->fle.round;
 	out->elections = e->elections;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "assert.h"
+#include "ens.h"
 #include "err.h"
 #include "path.h"
 #include "server_int.h"
@@ -138,6 +139,25 @@ bool request_connect(struct pd_node *node, struct pd_conn *conn, const uint8_t *
 		/* No new session without a log to write it to. */
 		node_conn_close(node, conn);
 		return false;
+	}
+	if (req.session_id == 0 && zab_learner(node)) {
+		/* A learner asks the leader; the ConnectResponse waits for the
+		 * createSession txn to come back committed. */
+		struct zab_fwd f;
+		uint8_t body[4];
+		memset(&f, 0, sizeof(f));
+		f.session = pd_session_next_id(&node->sessions);
+		f.type = PD_OP_CREATESESSION;
+		f.kind = PEND_CONNECT;
+		f.timeout_ms = timeout;
+		f.start_ms = node->now_ms;
+		pd_put_be32(body, (uint32_t)timeout);
+		if (zab_forward(node, conn, &f, body, sizeof(body)) != 0) {
+			node_conn_close(node, conn);
+			return false;
+		}
+		conn->state = CONN_CONNECTING;
+		return true;
 	}
 	if (req.session_id == 0) {
 		/* The ConnectResponse waits for the createSession txn (request_finish). */
@@ -298,6 +318,82 @@ static bool request_write(struct pd_node *node, struct pd_conn *conn, const stru
 	return true;
 }
 
+/* A learner's write: forwarded to the leader, answered when it commits. */
+static bool request_forward(struct pd_node *node, struct pd_conn *conn, const struct pd_req *req, const uint8_t *body,
+			    size_t body_len, uint64_t start_ms)
+{
+	struct zab_fwd f;
+	memset(&f, 0, sizeof(f));
+	f.session = conn->session_id;
+	f.cxid = req->xid;
+	f.type = req->type;
+	f.kind = req->type == PD_OP_SYNC ? PEND_SYNC : PEND_WRITE;
+	f.start_ms = start_ms;
+	if (req->type == PD_OP_SYNC && !req->path.is_null) {
+		f.path = (char *)req->path.ptr;
+		f.path_len = req->path.len;
+	}
+	if (zab_forward(node, conn, &f, body, body_len) != 0) {
+		/* no leader to ask: the outcome is unknown to nobody, but the
+		 * order of this connection's replies would break; it goes */
+		node_conn_close(node, conn);
+		return false;
+	}
+	conn->pending_writes++;
+	if (req->type == PD_OP_CLOSESESSION)
+		conn->closing_session = true;
+	return true;
+}
+
+int request_forwarded(struct pd_node *node, struct pd_conn *asker, int64_t session, int32_t cxid, int32_t type,
+		      const uint8_t *body, size_t len)
+{
+	struct pend p = request_pend(PEND_SERVER, NULL, cxid, type, node->now_ms);
+	pd_zxid zxid = request_next_zxid(node);
+	struct pd_session *s = pd_session_get(&node->sessions, session);
+	int rc;
+	if (node->log_failed)
+		return PD_ECLOSED; /* no log: the learner's link goes, and it looks again */
+	prep_txn_begin(node, zxid);
+	if (type == PD_OP_CREATESESSION) {
+		struct pd_jr jr;
+		int32_t timeout;
+		pd_jr_init(&jr, body, len, REQUEST_FIELD_MAX);
+		timeout = pd_jr_int(&jr);
+		if (jr.err != 0 || s != NULL)
+			rc = prep_error(node, session, 0, type, PD_EMARSHALLING, zxid);
+		else
+			rc = prep_create_session(node, session, request_negotiate_timeout(node, timeout), zxid);
+	} else if (s == NULL || s->closing) {
+		rc = prep_error(node, session, cxid, type, PD_ESESSIONEXPIRED, zxid);
+	} else if (type == PD_OP_CLOSESESSION) {
+		rc = prep_close_session(node, session, cxid, zxid);
+	} else {
+		struct pd_jr jr;
+		struct pd_req req;
+		int drc;
+		memset(&req, 0, sizeof(req));
+		req.xid = cxid;
+		req.type = type;
+		pd_jr_init(&jr, body, len, REQUEST_FIELD_MAX);
+		drc = pd_proto_op_is_write(type) ? pd_proto_decode_body(&jr, &req) : PD_EUNIMPLEMENTED;
+		if (drc != 0)
+			rc = prep_error(node, session, cxid, type, PD_EMARSHALLING, zxid);
+		else if (type != PD_OP_DELETE && !pd_mem_headroom(&node->mem, request_write_estimate(&req)))
+			rc = prep_error(node, session, cxid, type, pd_err_wire(PD_ENOMEM), zxid);
+		else
+			rc = prep_write(node, asker, session, &req, zxid);
+		if (s != NULL)
+			pd_session_touch(&node->sessions, s, node->now_ms);
+	}
+	if (rc != 0) {
+		prep_txn_undo(node);
+		prep_txn_end(node);
+		return rc;
+	}
+	return request_log(node, &p);
+}
+
 static void request_finish_write(struct pd_node *node, struct pd_conn *conn, const struct pend *p,
 				 const struct pd_txn_hdr *hdr, int err)
 {
@@ -356,6 +452,7 @@ void request_drop(struct pd_node *node, const struct pend *p)
 			s->closing = false;
 		break;
 	case PEND_SERVER:
+	case PEND_SYNC:
 		break;
 	}
 }
@@ -387,6 +484,7 @@ void request_finish(struct pd_node *node, const struct pend *p)
 			node_conn_close(node, conn);
 		break;
 	case PEND_SERVER:
+	case PEND_SYNC:
 		break;
 	}
 }
@@ -908,6 +1006,8 @@ bool request_handle(struct pd_node *node, struct pd_conn *conn, const uint8_t *p
 	if (req.type != PD_OP_AUTH && req.type != PD_OP_SASL)
 		pd_session_touch(&node->sessions, s, node->now_ms);
 	rc = pd_proto_decode_body(&jr, &req);
+	if (zab_learner(node) && (pd_proto_op_is_write(req.type) || (req.type == PD_OP_SYNC && rc == 0)))
+		return request_forward(node, conn, &req, p + 8, len - 8, start_ms);
 	if (pd_proto_op_is_write(req.type))
 		return request_write(node, conn, &req, rc, start_ms);
 	if (rc != 0) {
@@ -1084,8 +1184,10 @@ static void request_sessionless(struct pd_node *node)
 
 void request_tick(struct pd_node *node)
 {
-	request_expire_sessions(node);
 	request_sessionless(node);
+	if (!zab_expires(node))
+		return; /* only the leader ends sessions and reaps */
+	request_expire_sessions(node);
 	if ((node->now_ms >= node->next_container_check_ms || PD_BUGGIFY(node, PD_BUGGIFY_REAP_NOW)) &&
 	    !node->log_failed) {
 		request_reap(node);

@@ -100,7 +100,9 @@ enum pend_kind {
 	PEND_WRITE = 1, /* a client write: reply to conn */
 	PEND_CONNECT,   /* createSession: ConnectResponse to conn */
 	PEND_EXPIRE,    /* closeSession by expiry: close the session's connection */
-	PEND_SERVER,    /* the server's own write (container/TTL reaping) */
+	PEND_SERVER,    /* the server's own write (container/TTL reaping), or a
+			 * txn a learner applies for another server's client */
+	PEND_SYNC,      /* a learner's forwarded sync (zab.c only) */
 };
 
 struct pend {
@@ -164,6 +166,7 @@ struct pd_node {
 	uint64_t snap_txns_due;    /* snapCount/2 + random [0, snapCount/2) */
 	uint64_t snap_bytes_due;   /* the same for snapSizeLimitInKb */
 	uint64_t snapshots_requested;
+	bool snap_wanted;          /* one is due but waits for the log to be durable up to the tree */
 	/* PD_BUGGIFY: its own generator, so turning it on changes nothing else */
 	struct pd_prng buggify_prng;
 	uint32_t buggify_active; /* bit per enum pd_buggify_site */
@@ -292,6 +295,37 @@ void peer_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t
 void peer_tick(struct pd_node *node);
 uint64_t peer_deadline(const struct pd_node *node);
 bool peer_serving(const struct pd_node *node);
+bool peer_halted(const struct pd_node *node);
+
+/* node.c: applies what may be applied now (zab_apply_limit) and lets held
+ * connections read on. */
+void node_advance(struct pd_node *node);
+/* node.c: applies every logged txn (a role ends: its log is its history). */
+void node_apply_all_pending(struct pd_node *node);
+void node_resume_held_all(struct pd_node *node);
+/* request.c: the leader prepares and logs a learner's forwarded request
+ * (asker carries its identities); 0, or PD_ENOMEM with nothing logged. */
+int request_forwarded(struct pd_node *node, struct pd_conn *asker, int64_t session, int32_t cxid, int32_t type,
+		      const uint8_t *body, size_t len);
+
+/* zab.c: synchronisation and broadcast */
+struct zab_fwd;
+bool zab_learner(const struct pd_node *node);
+bool zab_serving(const struct pd_node *node);
+bool zab_expires(const struct pd_node *node);
+pd_zxid zab_apply_limit(const struct pd_node *node);
+void zab_proposed(struct pd_node *node, pd_zxid zxid, const uint8_t *txn, size_t len);
+void zab_before_apply(struct pd_node *node, struct pend *p);
+/* true if it kept p->txn */
+bool zab_applied(struct pd_node *node, const struct pend *p);
+void zab_durable(struct pd_node *node);
+void zab_replayed(struct pd_node *node, const uint8_t *txn, size_t len, pd_zxid zxid);
+void zab_log_failed(struct pd_node *node);
+/* Closes every client connection (their outcome becomes unknown to them). */
+void zab_drop_clients(struct pd_node *node);
+void zab_learner_ping(struct pd_node *node, uint32_t conn, pd_zxid zxid);
+int zab_forward(struct pd_node *node, struct pd_conn *conn, const struct zab_fwd *f, const uint8_t *body,
+		size_t body_len);
 void peer_stats(const struct pd_node *node, struct pd_node_stats *out);
 
 #endif

@@ -83,6 +83,7 @@ void pd_session_touch(struct pd_session_table *st, struct pd_session *s, uint64_
 	uint64_t tick = (uint64_t)st->tick_ms;
 	if (s->closing)
 		return;
+	s->touched = true;
 	s->expire_at_ms = ((now_ms + (uint64_t)s->timeout_ms) / tick + 1) * tick;
 }
 

@@ -23,6 +23,7 @@ struct pd_session {
 	uint8_t passwd[PD_SESSION_PASSWD_BYTES];
 	uint64_t expire_at_ms;
 	bool closing;
+	bool touched; /* a learner: touched since its last report to the leader */
 	uint32_t conn;
 	uint32_t *ephemerals;
 	uint32_t ephemeral_count;

@@ -182,14 +182,17 @@ static int disk_replay_file(const char *path, bool newest, struct pd_node *node,
 		enum pd_log_status st = pd_log_next(buf + off, len - off, &txn, &txn_len, &used);
 		if (st == PD_LOG_RECORD) {
 			pd_zxid last = pd_node_last_zxid(node), zxid = txn_len >= 20 ? pd_be64(txn + 12) : 0;
-			if (zxid > last + 1) {
+			/* the next txn, or an ensemble's first of a newer epoch */
+			bool follows = zxid == last + 1 || (zxid > last && PD_ZXID_COUNTER(zxid) == 1 &&
+							     PD_ZXID_EPOCH(zxid) > PD_ZXID_EPOCH(last));
+			if (zxid > last && !follows) {
 				snprintf(errmsg, errmsg_size, "%s: the record at offset %zu is zxid 0x%" PRIx64
 					 " but the state is at 0x%" PRIx64 ": transactions are missing",
 					 path, off, (uint64_t)zxid, (uint64_t)last);
 				rc = -1;
 				break;
 			}
-			if (zxid == last + 1) {
+			if (follows) {
 				if (pd_node_replay(node, txn, txn_len, net_now_ms(), net_wall_ms()) != 0) {
 					snprintf(errmsg, errmsg_size, "%s: record at offset %zu is not a transaction", path,
 						 off);
@@ -366,7 +369,8 @@ int disk_recover(struct disk *d, const struct pd_config *cfg, struct pd_allocato
 		goto done;
 	}
 	/* No usable snapshot: the logs must hold the whole history. */
-	if (log_count > 0 && logs[0] > 1) {
+	/* (an ensemble's history starts at the first txn of an epoch, (e, 1)) */
+	if (log_count > 0 && PD_ZXID_COUNTER(logs[0]) > 1) {
 		snprintf(errmsg, errmsg_size, "no usable snapshot in %s (%zu found) and the oldest log file starts at zxid "
 			 "0x%" PRIx64 ": the transactions before it are gone; refusing to start",
 			 d->snap_dir, snap_count, (uint64_t)logs[0]);
@@ -626,6 +630,74 @@ int disk_completed(struct disk *d, pd_zxid *durable, int *err, bool *probe)
 		d->failures++;
 	}
 	return *err != 0 ? -1 : 0;
+}
+
+int disk_truncate_after(const char *log_dir, const char *snap_dir, pd_zxid zxid, char *errmsg, size_t errmsg_size)
+{
+	pd_zxid *logs = NULL, *snaps = NULL;
+	size_t log_count = 0, snap_count = 0, i;
+	char path[PD_CONFIG_PATH_MAX + 64];
+	int rc = -1;
+	if (disk_list(log_dir, "log", &logs, &log_count) != 0 || disk_list(snap_dir, "snapshot", &snaps, &snap_count) != 0) {
+		snprintf(errmsg, errmsg_size, "cannot list %s or %s: %s", log_dir, snap_dir, strerror(errno));
+		goto done;
+	}
+	for (i = 0; i < snap_count; i++) {
+		if (snaps[i] <= zxid)
+			continue;
+		snprintf(path, sizeof(path), "%s/snapshot.%016" PRIx64, snap_dir, (uint64_t)snaps[i]);
+		if (unlink(path) != 0) {
+			snprintf(errmsg, errmsg_size, "cannot remove %s: %s", path, strerror(errno));
+			goto done;
+		}
+	}
+	for (i = 0; i < log_count; i++) {
+		size_t len = 0, off = 0;
+		const uint8_t *buf;
+		int fd;
+		snprintf(path, sizeof(path), "%s/log.%016" PRIx64, log_dir, (uint64_t)logs[i]);
+		if (logs[i] > zxid) {
+			if (unlink(path) != 0) {
+				snprintf(errmsg, errmsg_size, "cannot remove %s: %s", path, strerror(errno));
+				goto done;
+			}
+			continue;
+		}
+		buf = net_map_file(path, &len);
+		if (buf == NULL) {
+			snprintf(errmsg, errmsg_size, "cannot read %s: %s", path, strerror(errno));
+			goto done;
+		}
+		for (;;) {
+			const uint8_t *txn;
+			uint32_t txn_len;
+			size_t used;
+			if (pd_log_next(buf + off, len - off, &txn, &txn_len, &used) != PD_LOG_RECORD || txn_len < 20 ||
+			    (pd_zxid)pd_be64(txn + 12) > zxid)
+				break;
+			off += used;
+		}
+		net_unmap_file(buf, len);
+		if (off == len)
+			continue;
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)off) != 0 || fsync(fd) != 0) {
+			snprintf(errmsg, errmsg_size, "cannot truncate %s at %zu: %s", path, off, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto done;
+		}
+		close(fd);
+	}
+	if (disk_fsync_dir(log_dir) != 0 || disk_fsync_dir(snap_dir) != 0) {
+		snprintf(errmsg, errmsg_size, "syncing %s or %s: %s", log_dir, snap_dir, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	free(logs);
+	free(snaps);
+	return rc;
 }
 
 void disk_close(struct disk *d)

@@ -91,5 +91,8 @@ int disk_completed(struct disk *d, pd_zxid *durable, int *err, bool *probe);
  * sync again (after a failure); the answer comes like a batch's. */
 void disk_probe(struct disk *d);
 void disk_close(struct disk *d);
+/* A learner's TRUNC: every log record after zxid and every snapshot above
+ * it go, durably (the I/O thread must be stopped).  0, or -1 with errmsg. */
+int disk_truncate_after(const char *log_dir, const char *snap_dir, pd_zxid zxid, char *errmsg, size_t errmsg_size);
 
 #endif

@@ -71,7 +71,6 @@ static int main_sim(int argc, char **argv)
 		if (strcmp(argv[i], "--ensemble") == 0) {
 			/* issue 5 in progress: the servers elect a leader; no clients yet */
 			o.ensemble = true;
-			o.clients = 0;
 			o.servers = o.servers > 1 ? o.servers : 3;
 			o.liveness_ms = 70000;
 			continue;
@@ -92,6 +91,8 @@ static int main_sim(int argc, char **argv)
 			o.observers = (uint32_t)strtoul(v, NULL, 10);
 		else if (strcmp(argv[i], "--clients") == 0)
 			o.clients = (uint32_t)strtoul(v, NULL, 10);
+		else if (strcmp(argv[i], "--bugs") == 0)
+			o.bugs = (uint32_t)strtoul(v, NULL, 0); /* SIM_BUG_* (sim.h): show a checker fire */
 		else if (strcmp(argv[i], "--snap-count") == 0)
 			o.snap_count = (uint32_t)strtoul(v, NULL, 10);
 		else {

@@ -79,6 +79,12 @@ struct server {
 	struct pd_event deferred[128]; /* events produced while effects run, stepped after */
 	uint32_t deferred_count;
 	struct pd_node_stats role_seen; /* the role last logged (ensemble) */
+	/* a PD_FX_RELOAD seen while effects ran: done once they are */
+	bool reload_due;
+	pd_zxid reload_zxid;
+	uint64_t reload_leader;
+	uint8_t *reload_snap;
+	size_t reload_snap_len;
 };
 
 static struct server_conn *server_conn(struct server *s, int fd)
@@ -349,19 +355,41 @@ static int server_read_epoch(const struct server *s, const char *name, uint64_t 
 }
 
 /* Ensemble: a line whenever the role, the leader or the epoch changes. */
+/* Reads the epoch files and hands them to the node. */
+static int server_epochs(struct server *s)
+{
+	uint64_t z_epoch = PD_ZXID_EPOCH(pd_node_last_zxid(s->node)), accepted, current;
+	if (s->cfg.server_count <= 1)
+		return 0;
+	if (server_read_epoch(s, "currentEpoch", z_epoch, &current) != 0 ||
+	    server_read_epoch(s, "acceptedEpoch", current, &accepted) != 0) {
+		net_log("ERROR", "cannot read the epoch files in %s", s->disk.snap_dir);
+		return -1;
+	}
+	if (current > accepted) {
+		net_log("ERROR", "currentEpoch %llu is above acceptedEpoch %llu in %s; refusing to start",
+			(unsigned long long)current, (unsigned long long)accepted, s->disk.snap_dir);
+		return -1;
+	}
+	pd_node_set_epochs(s->node, accepted, current);
+	return 0;
+}
+
 static void server_log_role(struct server *s)
 {
 	static const char *const names[] = {"LOOKING", "FOLLOWING", "LEADING", "OBSERVING"};
 	struct pd_node_stats st;
 	pd_node_get_stats(s->node, &st);
 	if (st.role < 0 || (st.role == s->role_seen.role && st.leader == s->role_seen.leader &&
-			    st.established == s->role_seen.established && st.epoch == s->role_seen.epoch))
+			    st.established == s->role_seen.established && st.epoch == s->role_seen.epoch &&
+			    st.serving == s->role_seen.serving))
 		return;
 	s->role_seen = st;
-	net_log("INFO", "role %s leader %llu epoch %llu %s (acceptedEpoch %llu, currentEpoch %llu)",
+	net_log("INFO", "role %s leader %llu epoch %llu %s%s (acceptedEpoch %llu, currentEpoch %llu, zxid 0x%llx)",
 		names[st.role & 3], (unsigned long long)st.leader, (unsigned long long)st.epoch,
-		st.established ? "established" : "not established", (unsigned long long)st.accepted_epoch,
-		(unsigned long long)st.current_epoch);
+		st.established ? "established" : "not established", st.serving ? ", serving" : "",
+		(unsigned long long)st.accepted_epoch, (unsigned long long)st.current_epoch,
+		(unsigned long long)st.last_zxid);
 }
 
 static void server_env(struct server *s, struct pd_env *env, struct utsname *uts, char *host, size_t host_size,
@@ -426,6 +454,68 @@ static void server_arm_timer(struct server *s, uint64_t at_ms)
 	timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+static int server_epochs(struct server *s);
+
+/* PD_FX_RELOAD: the leader told this learner to drop its state (TRUNC, or
+ * SNAP with the bytes to keep).  Every connection goes, the log thread
+ * stops, the disk is changed durably, and the node is rebuilt from it as
+ * at a start, then goes back to that leader (pd_node_follow): what
+ * ZooKeeper's learner does when it reloads its database. */
+static void server_reload(struct server *s)
+{
+	char errmsg[1024] = "", log_dir[sizeof(s->disk.dir)], snap_dir[sizeof(s->disk.snap_dir)];
+	struct disk_recovery info;
+	struct pd_event ev;
+	uint32_t i;
+	int rc;
+	s->reload_due = false;
+	s->deferred_count = 0;
+	for (i = 0; i < s->conns_cap; i++)
+		if (s->conns[i].open || s->conns[i].closing || s->conns[i].connecting)
+			server_fd_close(s, (int)i);
+	s->dirty_count = 0;
+	snapper_wait(&s->snap);
+	snprintf(log_dir, sizeof(log_dir), "%s", s->disk.dir);
+	snprintf(snap_dir, sizeof(snap_dir), "%s", s->disk.snap_dir);
+	if (s->disk.event_fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->disk.event_fd, NULL);
+	disk_close(&s->disk);
+	pd_effects_free(s->node, &s->fx);
+	pd_node_destroy(s->node);
+	s->node = NULL;
+	if (s->reload_snap_len > 0)
+		rc = snapshot_install(snap_dir, s->reload_zxid, s->reload_snap, s->reload_snap_len, errmsg, sizeof(errmsg));
+	else
+		rc = disk_truncate_after(log_dir, snap_dir, s->reload_zxid, errmsg, sizeof(errmsg));
+	net_log("INFO", "the leader %llu sent %s 0x%llx: %s; reloading from disk", (unsigned long long)s->reload_leader,
+		s->reload_snap_len > 0 ? "a snapshot at" : "TRUNC to", (unsigned long long)s->reload_zxid,
+		s->reload_snap_len > 0 ? "kept as the newest snapshot" : "later records removed");
+	free(s->reload_snap);
+	s->reload_snap = NULL;
+	s->reload_snap_len = 0;
+	if (rc != 0 || disk_recover(&s->disk, &s->cfg, net_allocator(), &s->node, &info, errmsg, sizeof(errmsg)) != 0 ||
+	    server_epochs(s) != 0 || disk_start(&s->disk, errmsg, sizeof(errmsg)) != 0) {
+		net_log("ERROR", "reloading after the leader's %s failed: %s; stopping",
+			s->reload_zxid != 0 ? "sync" : "request", errmsg[0] != '\0' ? errmsg : "see above");
+		s->stop = true;
+		s->exit_code = 1;
+		return;
+	}
+	{
+		struct epoll_event ee;
+		memset(&ee, 0, sizeof(ee));
+		ee.events = EPOLLIN;
+		ee.data.fd = s->disk.event_fd;
+		epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->disk.event_fd, &ee);
+	}
+	net_log("INFO", "reloaded at zxid 0x%" PRIx64 " (snapshot 0x%" PRIx64 " + %" PRIu64 " log records)",
+		(uint64_t)info.zxid, (uint64_t)info.snapshot_zxid, info.replayed);
+	if (s->reload_leader != 0)
+		pd_node_follow(s->node, s->reload_leader);
+	server_event_base(&ev, PD_EV_TICK);
+	server_step(s, &ev);
+}
+
 static void server_effects(struct server *s)
 {
 	uint32_t i;
@@ -472,6 +562,25 @@ static void server_effects(struct server *s)
 		case PD_FX_SNAPSHOT:
 			s->snap_due = true; /* forked once the loop turn is done */
 			break;
+		case PD_FX_RELOAD:
+			s->reload_due = true;
+			s->reload_zxid = e->zxid;
+			s->reload_leader = e->peer;
+			free(s->reload_snap);
+			s->reload_snap = NULL;
+			s->reload_snap_len = 0;
+			if (e->len > 0) {
+				s->reload_snap = malloc(e->len);
+				if (s->reload_snap == NULL) {
+					net_log("ERROR", "out of memory keeping the snapshot the leader sent; stopping");
+					s->stop = true;
+					s->exit_code = 1;
+					break;
+				}
+				memcpy(s->reload_snap, pd_effect_bytes(&s->fx, e), e->len);
+				s->reload_snap_len = e->len;
+			}
+			break;
 		case PD_FX_LOG_APPEND:
 			/* Without the record its write can never be answered; stop
 			 * rather than leave clients waiting forever. */
@@ -485,6 +594,10 @@ static void server_effects(struct server *s)
 		}
 	}
 	pd_effects_reset(&s->fx);
+	if (s->reload_due && !s->stop) {
+		server_reload(s);
+		return;
+	}
 	while (s->deferred_count > 0) {
 		struct pd_event ev = s->deferred[0];
 		memmove(s->deferred, s->deferred + 1, --s->deferred_count * sizeof(s->deferred[0]));
@@ -897,26 +1010,17 @@ static int server_setup(struct server *s, const char *config_path)
 	ee.data.fd = s->disk.event_fd;
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->disk.event_fd, &ee);
 	if (s->cfg.server_count > 1) {
-		/* an ensemble member (paddock.ensemblePreview): its epochs, its ports */
-		uint64_t z_epoch = PD_ZXID_EPOCH(pd_node_last_zxid(s->node)), accepted, current;
-		if (server_read_epoch(s, "currentEpoch", z_epoch, &current) != 0 ||
-		    server_read_epoch(s, "acceptedEpoch", current, &accepted) != 0) {
-			net_log("ERROR", "cannot read the epoch files in %s", s->disk.snap_dir);
+		/* an ensemble member: its epochs, its ports */
+		if (server_epochs(s) != 0)
 			return 2;
-		}
-		if (current > accepted) {
-			net_log("ERROR", "currentEpoch %llu is above acceptedEpoch %llu in %s; refusing to start",
-				(unsigned long long)current, (unsigned long long)accepted, s->disk.snap_dir);
-			return 2;
-		}
-		pd_node_set_epochs(s->node, accepted, current);
 		if (server_listen_peer(s, PD_PLANE_ELECTION, errmsg, sizeof(errmsg)) != 0 ||
 		    server_listen_peer(s, PD_PLANE_QUORUM, errmsg, sizeof(errmsg)) != 0) {
 			net_log("ERROR", "%s", errmsg);
 			return 2;
 		}
-		net_log("WARN", "paddock.ensemblePreview: server %lld of %d runs the election and discovery only "
-			"and serves no clients yet", (long long)s->cfg.my_id, s->cfg.server_count);
+		net_log("INFO", "server %lld of an ensemble of %d: election port %d, quorum port %d",
+			(long long)s->cfg.my_id, s->cfg.server_count, server_peer(s, (uint64_t)s->cfg.my_id)->election_port,
+			server_peer(s, (uint64_t)s->cfg.my_id)->quorum_port);
 	}
 	return 0;
 }
@@ -968,7 +1072,7 @@ int net_server_run(const char *config_path)
 		return rc;
 	}
 	net_log("INFO", "paddock %s (%s) serving clients on %s, dataDir %s, tickTime %d", PD_VERSION_STRING,
-		s.cfg.server_count > 1 ? "ensemble preview" : "standalone", s.listen_desc, s.cfg.data_dir, s.cfg.tick_ms);
+		s.cfg.server_count > 1 ? "ensemble member" : "standalone", s.listen_desc, s.cfg.data_dir, s.cfg.tick_ms);
 	/* Let the core arm its first timer. */
 	server_event_base(&ev, PD_EV_TICK);
 	server_step(&s, &ev);

@@ -59,12 +59,26 @@ static int snapshot_write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* A rename is durable once its directory is synced. */
+static int snapshot_sync_dir(const char *dir, char *errmsg, size_t errmsg_size)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		snprintf(errmsg, errmsg_size, "syncing %s: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
 int snapshot_write(const char *dir, struct pd_node *node, pd_zxid *zxid, char *errmsg, size_t errmsg_size)
 {
 	struct pd_snap_writer w;
 	struct pd_buf piece;
 	char tmp[PD_CONFIG_PATH_MAX + 80], path[PD_CONFIG_PATH_MAX + 64];
-	int fd, rc, dfd;
+	int fd, rc;
 	memset(&piece, 0, sizeof(piece));
 	pd_snap_writer_init(&w, node);
 	*zxid = w.zxid;
@@ -94,15 +108,32 @@ int snapshot_write(const char *dir, struct pd_node *node, pd_zxid *zxid, char *e
 		unlink(tmp);
 		return -1;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		snprintf(errmsg, errmsg_size, "syncing %s: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
+	return snapshot_sync_dir(dir, errmsg, errmsg_size);
+}
+
+int snapshot_install(const char *dir, pd_zxid zxid, const uint8_t *p, size_t len, char *errmsg, size_t errmsg_size)
+{
+	char tmp[PD_CONFIG_PATH_MAX + 80], path[PD_CONFIG_PATH_MAX + 64];
+	int fd;
+	snprintf(path, sizeof(path), "%s/snapshot.%016" PRIx64, dir, (uint64_t)zxid);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(errmsg, errmsg_size, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	close(dfd);
-	return 0;
+	if (snapshot_write_all(fd, p, len) != 0 || fsync(fd) != 0) {
+		snprintf(errmsg, errmsg_size, "writing %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		snprintf(errmsg, errmsg_size, "completing %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return snapshot_sync_dir(dir, errmsg, errmsg_size);
 }
 
 /* The child: never returns. */

@@ -24,6 +24,9 @@ struct snapper {
 /* Writes the node as dir/snapshot.<its zxid> (a tmp file, fsync, rename,
  * directory fsync), in this process.  Returns 0, or -1 with errmsg. */
 int snapshot_write(const char *dir, struct pd_node *node, pd_zxid *zxid, char *errmsg, size_t errmsg_size);
+/* Writes bytes a leader sent (SNAP) as the snapshot labelled zxid: tmp
+ * file, fsync, rename, directory fsync.  0, or -1 with errmsg. */
+int snapshot_install(const char *dir, pd_zxid zxid, const uint8_t *p, size_t len, char *errmsg, size_t errmsg_size);
 
 void snapper_init(struct snapper *sp, const char *snap_dir, const char *log_dir, int retain);
 /* Forks a child that writes the node's current state as

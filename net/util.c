@@ -108,6 +108,10 @@ int net_load_config(const char *path, struct pd_config *cfg, char *errmsg, size_
 				pd_errmsg_prefix(errmsg, errmsg_size, sub);
 				return rc;
 			}
+		} else if (cfg->server_count > 1) {
+			/* ZooKeeper's words for it */
+			snprintf(errmsg, errmsg_size, "%s file is missing", sub);
+			return PD_ECONFIG;
 		}
 	}
 	if (cfg->jaas_path[0] != '\0') {

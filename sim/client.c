@@ -62,6 +62,7 @@ void sim_client_init(struct sim_world *w, struct sim_client *c, uint32_t id)
 	memset(c, 0, sizeof(*c));
 	c->id = id;
 	c->server = id % w->opt.servers;
+	c->hs = w->opt.ensemble ? 0 : c->server;
 	sim_client_schedule(w, c, 0, 20000);
 }
 
@@ -79,6 +80,7 @@ static void sim_client_issue(struct sim_world *w, struct sim_client *c)
 	char shared[24], value[24];
 	snprintf(shared, sizeof(shared), "/shared%u", key);
 	op->path[0] = '\0';
+	op->call_us = w->now_us;
 	op->key = -1;
 	op->sequential = false;
 	op->watch = false;
@@ -89,7 +91,7 @@ static void sim_client_issue(struct sim_world *w, struct sim_client *c)
 	} else if (pick < 35) {
 		op->type = PD_OP_CREATE;
 		op->key = (int32_t)key;
-		op->hist = sim_history_add(w, c->server, key, LIN_CREATE_UNKNOWN, 0);
+		op->hist = sim_history_add(w, c->hs, key, LIN_CREATE_UNKNOWN, 0);
 		op->xid = zkc_create(c->zk, shared, "", 0, 0);
 	} else if (pick < 40) {
 		op->type = PD_OP_CREATE;
@@ -100,13 +102,23 @@ static void sim_client_issue(struct sim_world *w, struct sim_client *c)
 		uint64_t v = ((uint64_t)c->id + 1) * 1000000000ULL + w->res->events % 1000000000ULL;
 		op->type = PD_OP_SETDATA;
 		op->key = (int32_t)key;
-		op->hist = sim_history_add(w, c->server, key, LIN_SET_UNKNOWN, v);
+		op->hist = sim_history_add(w, c->hs, key, LIN_SET_UNKNOWN, v);
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)v);
 		op->xid = zkc_set_data(c->zk, shared, value, strlen(value), -1);
 	} else if (pick < 95) {
 		op->type = PD_OP_GETDATA;
 		op->key = (int32_t)key;
-		op->hist = sim_history_add(w, c->server, key, LIN_GET, 0);
+		op->hist = sim_history_add(w, c->hs, key, LIN_GET, 0);
+		if (w->opt.ensemble) {
+			/* ZooKeeper's reads are sequentially consistent, not
+			 * linearizable: a follower serves them from its state, which
+			 * is at least what this client saw last (the zxid check keeps
+			 * that honest).  The read may take effect any time after the
+			 * newest operation the client had answered was issued (a
+			 * sync included: after it, the read is linearizable from the
+			 * sync on). */
+			w->hist[c->hs][key].ops[op->hist].call = c->last_done_call_us;
+		}
 		op->watch = sim_draw(w, 0, 1) == 1;
 		op->xid = zkc_get_data(c->zk, shared, op->watch);
 	} else {
@@ -124,6 +136,12 @@ static void sim_client_new_session(struct sim_world *w, struct sim_client *c)
 	if (c->zk == NULL)
 		abort();
 	memset(c->watching, 0, sizeof(c->watching)); /* watches die with their session */
+	if (w->opt.ensemble) {
+		/* a new session has seen nothing: it may land on a server behind
+		 * the old one, as a new ZooKeeper handle may */
+		c->last_zxid = 0;
+		c->last_done_call_us = 0;
+	}
 	w->res->sessions++;
 }
 
@@ -133,6 +151,8 @@ static void sim_client_drain(struct sim_world *w, struct sim_client *c);
 static void sim_client_lost(struct sim_world *w, struct sim_client *c)
 {
 	c->conn = 0;
+	if (w->opt.ensemble)
+		c->server = (c->server + 1) % w->opt.servers; /* the next server in its list */
 	c->hdr_have = 0;
 	c->body_left = 0;
 	zkc_on_closed(c->zk, sim_client_ms(w));
@@ -229,7 +249,7 @@ static void sim_client_watch_read(struct sim_world *w, struct sim_client *c, con
 static void sim_client_history(struct sim_world *w, struct sim_client *c, const struct sim_pending_op *op,
 			       const struct zkc_result *r)
 {
-	struct lin_op *h = &w->hist[c->server][op->key].ops[op->hist];
+	struct lin_op *h = &w->hist[c->hs][op->key].ops[op->hist];
 	h->ret = w->now_us;
 	if (r->err == ZKC_ERR_CONNECTIONLOSS || r->err == ZKC_ERR_SESSIONEXPIRED) {
 		/* a read never answered did not happen; a write may or may not have */
@@ -256,7 +276,7 @@ static void sim_client_history(struct sim_world *w, struct sim_client *c, const 
 		h->value = n <= 0 ? 1 : v;
 		sim_client_watch_read(w, c, op, h->value);
 		if (w->opt.bugs & SIM_BUG_STALE_READS) { /* planted: the oldest value written */
-			const struct sim_history *hist = &w->hist[c->server][op->key];
+			const struct sim_history *hist = &w->hist[c->hs][op->key];
 			size_t j;
 			for (j = 0; j < hist->count; j++)
 				if (hist->ops[j].kind == LIN_SET_OK) {
@@ -278,6 +298,12 @@ static void sim_client_result(struct sim_world *w, struct sim_client *c, const s
 	c->ops_head = (c->ops_head + 1) % SIM_DEPTH_MAX;
 	c->ops_count--;
 	if (r->err != ZKC_ERR_CONNECTIONLOSS && r->err != ZKC_ERR_SESSIONEXPIRED) {
+		/* a read's own effect may be as old as its lowered call */
+		uint64_t since = op->type == PD_OP_GETDATA && op->key >= 0 && w->opt.ensemble
+					 ? w->hist[c->hs][op->key].ops[op->hist].call
+					 : op->call_us;
+		if (since > c->last_done_call_us)
+			c->last_done_call_us = since;
 		if (r->zxid >= 0 && (pd_zxid)r->zxid < c->last_zxid) {
 			sim_violation(w, 129, "client %u: zxid went back from 0x%" PRIx64 " to 0x%" PRIx64, c->id,
 				      (uint64_t)c->last_zxid, (uint64_t)r->zxid);
@@ -288,6 +314,9 @@ static void sim_client_result(struct sim_world *w, struct sim_client *c, const s
 	}
 	if (op->key >= 0)
 		sim_client_history(w, c, op, r);
+	if (getenv("SIM_DEBUG") != NULL && (op->key >= 0 || getenv("SIM_DEBUG_ALL") != NULL))
+		fprintf(stderr, "t=%llu client %u server %u type %d key %d err %d zxid 0x%llx\n", (unsigned long long)w->now_us,
+			c->id, c->server, op->type, op->key, r->err, (unsigned long long)r->zxid);
 	if (r->err != 0) {
 		w->res->ops_failed++;
 		return;
@@ -307,9 +336,9 @@ static void sim_client_result(struct sim_world *w, struct sim_client *c, const s
 		}
 		for (i = n - 10; i < n; i++)
 			number = number * 10 + (uint64_t)(r->body[4 + i] - '0');
-		sim_record_sequential(w, c->server, number);
+		sim_record_sequential(w, c->hs, number);
 		if (w->opt.bugs & SIM_BUG_SEQ_TWICE)
-			sim_record_sequential(w, c->server, number); /* planted */
+			sim_record_sequential(w, c->hs, number); /* planted */
 	}
 }
 

@@ -97,6 +97,7 @@ struct sim_result {
 	uint64_t elections;    /* decisions the servers' elections took (ensemble) */
 	uint64_t peer_partitions; /* server pairs cut (ensemble) */
 	uint64_t leader;       /* the sid every server follows at the end (ensemble) */
+	uint64_t reloads;      /* learners rebuilt from disk (TRUNC, SNAP, a failed log) */
 };
 
 void sim_options_default(struct sim_options *o);

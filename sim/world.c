@@ -440,8 +440,9 @@ void sim_record_ack(struct sim_world *w, uint32_t server, const char *path, pd_z
 	struct sim_server *s = &w->servers[server];
 	struct sim_acked *a;
 	/* Durability before reply: what a client was told is written must be
-	 * in the durable image already. */
-	if (zxid > s->durable_zxid)
+	 * in the durable image already (in an ensemble: in a quorum's, which
+	 * the final leader's state shows at the end). */
+	if (!w->opt.ensemble && zxid > s->durable_zxid)
 		sim_violation(w, 129, "server %u answered a write at zxid 0x%" PRIx64 " while its log is durable only up "
 			      "to 0x%" PRIx64, server, (uint64_t)zxid, (uint64_t)s->durable_zxid);
 	if (zxid > s->highest_acked)
@@ -567,6 +568,13 @@ static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_even
 	if (ev->len > 0)
 		sim_mix_bytes(w, ev->data, ev->len);
 	rc = pd_step(s->node, ev, &s->fx);
+	if (getenv("SIM_DEBUG2") != NULL) {
+		uint32_t k;
+		fprintf(stderr, "t=%llu server %u ev %d ->", (unsigned long long)w->now_us, server + 1, (int)ev->type);
+		for (k = 0; k < s->fx.count; k++)
+			fprintf(stderr, " %d", (int)s->fx.items[k].type);
+		fprintf(stderr, "\n");
+	}
 	if (rc != 0)
 		sim_violation(w, 127, "server %u: pd_step(event %d) returned %d (%s)", server, (int)ev->type, rc,
 			      pd_strerror(rc));
@@ -626,6 +634,9 @@ static void sim_snapshot_done(struct sim_world *w, struct sim_server *s)
 	s->snap_pending = old;
 	s->snap_pending.len = 0;
 	s->snap_writing = false;
+	if (getenv("SIM_DEBUG") != NULL)
+		fprintf(stderr, "t=%llu snapshot 0x%llx durable (durable log to 0x%llx)\n", (unsigned long long)w->now_us,
+			(unsigned long long)s->snap_zxid[0], (unsigned long long)s->durable_zxid);
 	w->res->snapshots++;
 	if (s->snap[1].len == 0 && !(w->opt.bugs & SIM_BUG_TRIM_PAST_SNAPSHOT))
 		return;
@@ -641,6 +652,49 @@ static void sim_snapshot_done(struct sim_world *w, struct sim_server *s)
 	}
 	sim_bytes_cut(&s->durable, off);
 }
+
+/* Prefix agreement's ghost: one txn per zxid, whoever logs it. */
+static void sim_ghost_txn(struct sim_world *w, uint32_t server, pd_zxid zxid, const uint8_t *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, at;
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	if (w->ghost_count * 2 >= w->ghost_cap) {
+		size_t cap = w->ghost_cap == 0 ? 4096 : w->ghost_cap * 2, k;
+		uint64_t *z = calloc(cap, sizeof(uint64_t)), *hh = calloc(cap, sizeof(uint64_t));
+		if (z == NULL || hh == NULL)
+			abort();
+		for (k = 0; k < w->ghost_cap; k++) {
+			if (w->ghost_zxid[k] == 0)
+				continue;
+			at = (size_t)(w->ghost_zxid[k] * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+			while (z[at] != 0)
+				at = (at + 1) & (cap - 1);
+			z[at] = w->ghost_zxid[k];
+			hh[at] = w->ghost_hash[k];
+		}
+		free(w->ghost_zxid);
+		free(w->ghost_hash);
+		w->ghost_zxid = z;
+		w->ghost_hash = hh;
+		w->ghost_cap = cap;
+	}
+	at = (size_t)((uint64_t)zxid * 0x9e3779b97f4a7c15ULL) & (w->ghost_cap - 1);
+	while (w->ghost_zxid[at] != 0 && w->ghost_zxid[at] != (uint64_t)zxid)
+		at = (at + 1) & (w->ghost_cap - 1);
+	if (w->ghost_zxid[at] == 0) {
+		w->ghost_zxid[at] = (uint64_t)zxid;
+		w->ghost_hash[at] = h;
+		w->ghost_count++;
+		return;
+	}
+	if (w->ghost_hash[at] != h)
+		sim_violation(w, 129, "server %u logged a txn at zxid 0x%" PRIx64 " that differs from the one another "
+			      "server logged there (two histories)", server + 1, (uint64_t)zxid);
+}
+
+static void sim_server_reload(struct sim_world *w, uint32_t server);
 
 static void sim_server_effects(struct sim_world *w, uint32_t server)
 {
@@ -718,7 +772,21 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 			sim_schedule(w, sim_server_deadline_us(w, s, e->at_ms), SIM_EV_TIMER, server, 0,
 				     s->gen << 20 ^ s->timer_gen, NULL, 0);
 			break;
+		case PD_FX_RELOAD:
+			s->reload_due = true;
+			s->reload_zxid = e->zxid;
+			s->reload_leader = e->peer;
+			s->reload_snap.len = 0;
+			if (e->len > 0)
+				sim_bytes_add(&s->reload_snap, bytes, e->len);
+			break;
 		case PD_FX_LOG_APPEND:
+			if (getenv("SIM_DEBUG_ALL") != NULL)
+				fprintf(stderr, "t=%llu server %u logs 0x%llx\n", (unsigned long long)w->now_us, server + 1,
+					(unsigned long long)e->zxid);
+			if (w->opt.ensemble && e->len > PD_LOG_RECORD_HEADER_BYTES)
+				sim_ghost_txn(w, server, e->zxid, bytes + PD_LOG_RECORD_HEADER_BYTES,
+					      e->len - PD_LOG_RECORD_HEADER_BYTES);
 			if (s->log_failed) {
 				sim_violation(w, 129, "server %u appended zxid 0x%" PRIx64 " to a log it was told had "
 					      "failed", server, (uint64_t)e->zxid);
@@ -735,6 +803,10 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 		}
 	}
 	pd_effects_reset(&s->fx);
+	if (s->reload_due) {
+		sim_server_reload(w, server);
+		return;
+	}
 	sim_start_sync(w, s, server);
 	if (s->snap_due && !s->snap_writing)
 		sim_start_snapshot(w, s, server);
@@ -769,6 +841,9 @@ static void sim_server_sync_done(struct sim_world *w, uint32_t server)
 	s->syncing = false;
 	ev.type = PD_EV_LOG_DURABLE;
 	ev.zxid = s->sync_zxid;
+	if (getenv("SIM_DEBUG_ALL") != NULL)
+		fprintf(stderr, "t=%llu server %u durable 0x%llx\n", (unsigned long long)w->now_us, server + 1,
+			(unsigned long long)ev.zxid);
 	sim_server_step(w, server, &ev);
 }
 
@@ -843,7 +918,10 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 			s->durable.len = off;
 			break;
 		}
-		if (txn_len >= 20 && (pd_zxid)pd_be64(txn + 12) > pd_node_last_zxid(s->node) + 1) {
+		if (txn_len >= 20 && (pd_zxid)pd_be64(txn + 12) > pd_node_last_zxid(s->node) + 1 &&
+		    !(w->opt.ensemble && PD_ZXID_COUNTER(pd_be64(txn + 12)) == 1 &&
+		      PD_ZXID_EPOCH(pd_be64(txn + 12)) > PD_ZXID_EPOCH(pd_node_last_zxid(s->node)))) {
+			/* (an ensemble's history moves to a new epoch at counter 1) */
 			/* net/disk.c refuses to start here; in the world it is lost data */
 			sim_violation(w, 129, "server %u: its log jumps from zxid 0x%" PRIx64 " to 0x%" PRIx64
 				      " after its snapshot", server, (uint64_t)pd_node_last_zxid(s->node),
@@ -861,7 +939,7 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 	/* the acknowledged writes are back: every one acknowledged since the
 	 * previous restart, and 256 drawn from the older ones (all of them are
 	 * checked at the end of the run) */
-	{
+	if (!w->opt.ensemble) {
 		size_t i;
 		for (i = s->acked_checked; i < w->acked_count; i++)
 			sim_check_acked(w, server, &w->acked[i]);
@@ -878,6 +956,10 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 	if (w->opt.bugs & SIM_BUG_LOSE_EPOCHS_QUIETLY)
 		s->epoch_ghost[PD_EPOCH_ACCEPTED] = s->epoch_ghost[PD_EPOCH_CURRENT] = 0; /* only I1 can see it now */
 	pd_node_set_epochs(s->node, s->epochs[PD_EPOCH_ACCEPTED], s->epochs[PD_EPOCH_CURRENT]);
+	if (s->reload_leader != 0) {
+		pd_node_follow(s->node, s->reload_leader);
+		s->reload_leader = 0;
+	}
 	{
 		struct pd_event ev;
 		memset(&ev, 0, sizeof(ev));
@@ -895,22 +977,11 @@ static void sim_collect(struct sim_world *w, struct sim_server *s)
 	w->res->elections += st.elections;
 }
 
-static void sim_server_crash(struct sim_world *w, uint32_t server)
+/* The process is gone: its node, and every connection it had. */
+static void sim_server_down(struct sim_world *w, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
 	size_t i;
-	uint64_t how;
-	if (!s->up)
-		return;
-	w->res->crashes++;
-	if ((w->opt.bugs & SIM_BUG_LOSE_SYNCED) && s->last_sync_len <= s->durable.len)
-		s->durable.len -= s->last_sync_len; /* planted: synced data lost */
-	/* what was not synced: kept, dropped, or torn */
-	how = sim_draw(w, 0, 2);
-	if (how == 0)
-		sim_bytes_add(&s->durable, s->pending.p, s->pending.len);
-	else if (how == 2 && s->pending.len > 0)
-		sim_bytes_add(&s->durable, s->pending.p, (size_t)sim_draw(w, 0, s->pending.len));
 	s->pending.len = 0;
 	s->syncing = false;
 	s->log_failed = false;
@@ -929,7 +1000,83 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 			sim_close_towards(w, (uint32_t)i, c->peer && c->dialer == server);
 		}
 	}
+}
+
+static void sim_server_crash(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	uint64_t how;
+	if (!s->up)
+		return;
+	w->res->crashes++;
+	if (getenv("SIM_DEBUG") != NULL)
+		fprintf(stderr, "t=%llu server %u crash (snaps 0x%llx 0x%llx)\n", (unsigned long long)w->now_us,
+			server + 1, (unsigned long long)s->snap_zxid[0], (unsigned long long)s->snap_zxid[1]);
+	if ((w->opt.bugs & SIM_BUG_LOSE_SYNCED) && s->last_sync_len <= s->durable.len)
+		s->durable.len -= s->last_sync_len; /* planted: synced data lost */
+	/* what was not synced: kept, dropped, or torn */
+	how = sim_draw(w, 0, 2);
+	if (how == 0)
+		sim_bytes_add(&s->durable, s->pending.p, s->pending.len);
+	else if (how == 2 && s->pending.len > 0)
+		sim_bytes_add(&s->durable, s->pending.p, (size_t)sim_draw(w, 0, s->pending.len));
+	sim_server_down(w, server);
+	s->reload_leader = 0;
 	sim_schedule(w, w->now_us + sim_draw(w, 50000, 500000), SIM_EV_RESTART, server, 0, 0, NULL, 0);
+}
+
+/* A learner told to drop its state (PD_FX_RELOAD): what it wrote is kept
+ * (a reload is no crash), the snapshot it got becomes the newest, or the
+ * log loses what follows the truncation point; then it starts again from
+ * its disk at once, as ZooKeeper's learner reloads its database. */
+static void sim_server_reload(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	s->reload_due = false;
+	s->reloads++;
+	w->res->reloads++;
+	if (getenv("SIM_DEBUG") != NULL)
+		fprintf(stderr, "t=%llu server %u reload zxid 0x%llx snap %zu bytes (snaps 0x%llx 0x%llx)\n",
+			(unsigned long long)w->now_us, server + 1, (unsigned long long)s->reload_zxid, s->reload_snap.len,
+			(unsigned long long)s->snap_zxid[0], (unsigned long long)s->snap_zxid[1]);
+	sim_bytes_add(&s->durable, s->pending.p, s->pending.len);
+	s->pending.len = 0;
+	if (s->reload_snap.len > 0) {
+		struct sim_bytes old = s->snap[1];
+		s->snap[1] = s->snap[0];
+		s->snap_zxid[1] = s->snap_zxid[0];
+		s->snap[0] = s->reload_snap;
+		s->snap_zxid[0] = s->reload_zxid;
+		s->reload_snap = old;
+		s->reload_snap.len = 0;
+	} else {
+		size_t off = 0;
+		int k;
+		for (;;) {
+			const uint8_t *txn;
+			uint32_t txn_len;
+			size_t used;
+			if (pd_log_next(s->durable.p + off, s->durable.len - off, &txn, &txn_len, &used) != PD_LOG_RECORD ||
+			    txn_len < 20 || (pd_zxid)pd_be64(txn + 12) > s->reload_zxid)
+				break;
+			off += used;
+		}
+		s->durable.len = off;
+		for (k = 1; k >= 0; k--) {
+			if (s->snap[k].len > 0 && s->snap_zxid[k] > s->reload_zxid) {
+				s->snap[k].len = 0;
+				if (k == 0) {
+					struct sim_bytes t = s->snap[0];
+					s->snap[0] = s->snap[1];
+					s->snap_zxid[0] = s->snap_zxid[1];
+					s->snap[1] = t;
+					s->snap_zxid[1] = 0;
+				}
+			}
+		}
+	}
+	sim_server_down(w, server);
+	sim_server_boot(w, server); /* it goes back to s->reload_leader */
 }
 
 /* --- the run --- */
@@ -1169,6 +1316,22 @@ static void sim_check_election(struct sim_world *w)
 static void sim_check_liveness(struct sim_world *w)
 {
 	uint32_t c;
+	if (getenv("SIM_DEBUG") != NULL) {
+		for (c = 0; c < w->opt.servers; c++) {
+			struct pd_node_stats st;
+			if (!w->servers[c].up) {
+				fprintf(stderr, "server %u down\n", c + 1);
+				continue;
+			}
+			pd_node_get_stats(w->servers[c].node, &st);
+			fprintf(stderr, "server %u halted %d role %d leader %llu est %d serving %d learners %llu/%llu epoch %llu acc %llu cur %llu zxid 0x%llx logged 0x%llx durable 0x%llx round %llu\n",
+				c + 1, (int)st.reloads_asked, st.role, (unsigned long long)st.leader, st.established, st.serving,
+				(unsigned long long)st.synced_learners, (unsigned long long)st.learners, (unsigned long long)st.epoch,
+				(unsigned long long)st.accepted_epoch, (unsigned long long)st.current_epoch,
+				(unsigned long long)st.last_zxid, (unsigned long long)st.logged_zxid,
+				(unsigned long long)st.durable_zxid, (unsigned long long)st.election_round);
+		}
+	}
 	for (c = 0; c < w->opt.clients && !w->stop; c++) {
 		const struct sim_client *k = &w->clients[c];
 		if (k->last_write_us <= w->calm_us)
@@ -1546,10 +1709,19 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		if (w.opt.ensemble)
 			sim_check_election(&w);
 	}
-	/* at the end, every acknowledged write on every server that is up */
-	for (i = 0; i < w.acked_count && !w.stop; i++)
-		if (w.servers[w.acked[i].server].up)
-			sim_check_acked(&w, w.acked[i].server, &w.acked[i]);
+	/* at the end, every acknowledged write on every server that is up
+	 * (in an ensemble: on the leader, which has applied every commit) */
+	for (i = 0; i < w.acked_count && !w.stop; i++) {
+		uint32_t at = w.acked[i].server;
+		if (w.opt.ensemble) {
+			if (w.res->leader == 0 || !w.servers[w.res->leader - 1].up)
+				break;
+			at = (uint32_t)w.res->leader - 1;
+			w.acked[i].server = at;
+		}
+		if (w.servers[at].up)
+			sim_check_acked(&w, at, &w.acked[i]);
+	}
 	for (i = 0; i < w.opt.servers && !w.stop; i++)
 		if (w.servers[i].up)
 			sim_check_ephemerals(&w, i);
@@ -1575,6 +1747,7 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		free(s->snap[0].p);
 		free(s->snap[1].p);
 		free(s->snap_pending.p);
+		free(s->reload_snap.p);
 		free(s->conn_of_core);
 	}
 	for (i = 0; i < w.opt.clients; i++)
@@ -1591,6 +1764,8 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		}
 	}
 	free(w.conns);
+	free(w.ghost_zxid);
+	free(w.ghost_hash);
 	free(w.acked);
 	free(w.heap);
 	free(w.seq_names);

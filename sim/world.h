@@ -147,6 +147,12 @@ struct sim_server {
 	uint64_t epoch_write_at;
 	/* checks */
 	pd_zxid highest_acked;   /* the highest zxid a client got a write answered with */
+	/* a PD_FX_RELOAD seen in the step being handled */
+	bool reload_due;
+	pd_zxid reload_zxid;
+	uint64_t reload_leader;
+	struct sim_bytes reload_snap;
+	uint64_t reloads;
 };
 
 struct sim_pending_op {
@@ -157,6 +163,7 @@ struct sim_pending_op {
 	bool sequential; /* an ephemeral sequential create */
 	bool watch;      /* a getData that sets a watch */
 	size_t hist;     /* its entry in that history */
+	uint64_t call_us; /* when it was issued */
 };
 
 /* A simulated client: client/zkc's state machine driven over the world's
@@ -164,11 +171,13 @@ struct sim_pending_op {
 struct sim_client {
 	uint32_t id;
 	uint32_t server;
+	uint32_t hs;        /* whose histories its operations join: its server's, or the ensemble's (0) */
 	uint32_t conn;      /* conn index + 1, 0 = none */
 	struct zkc *zk;
 	pd_zxid last_zxid;  /* highest zxid seen in a reply: never goes back */
 	uint64_t wake_gen;  /* only the newest scheduled wake-up counts */
 	uint64_t last_write_us; /* when a write was last answered OK (liveness) */
+	uint64_t last_done_call_us; /* the issue time of the newest operation answered (ensemble reads) */
 	uint64_t paused_until_us; /* a stalled process (a long GC pause, a stopped VM) */
 	struct sim_pending_op ops[SIM_DEPTH_MAX];
 	bool watching[SIM_KEYS];          /* a data watch is registered on /sharedK */
@@ -213,6 +222,12 @@ struct sim_world {
 	struct sim_result *res;
 	uint64_t digest;
 	uint64_t crash_gap_us; /* the longest time between two crashes of a server */
+	/* ghost: zxid -> hash of the one txn ever logged under it (ensemble;
+	 * open addressing, zxid 0 = empty) */
+	uint64_t *ghost_zxid;
+	uint64_t *ghost_hash;
+	size_t ghost_cap;
+	size_t ghost_count;
 	uint32_t epoch_leader[4096]; /* ghost: the sid that established each epoch (ensemble), 0 = none */
 	bool calm;        /* the liveness phase: no new faults */
 	uint64_t calm_us; /* when it began */

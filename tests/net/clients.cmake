@@ -7,6 +7,14 @@ pd_add_py_test(client_kazoo_ops       SCRIPT tests/net/test_kazoo_ops.py       L
 pd_add_py_test(client_kazoo_recipes   SCRIPT tests/net/test_kazoo_recipes.py   LABELS net TIMEOUT 180)
 pd_add_py_test(client_master_election SCRIPT tests/net/test_master_election.py LABELS net TIMEOUT 120)
 pd_add_py_test(client_zkcli           SCRIPT tests/net/test_zkcli.py           LABELS net TIMEOUT 180)
+# The same scripts against a 3-member paddock ensemble (issue 5): kazoo connected to a
+# follower only, and the master-election story with its clients spread over every member.
+pd_add_py_test(client_kazoo_ops_follower     SCRIPT tests/net/test_kazoo_ops.py     LABELS net TIMEOUT 300
+               ENV PD_TEST_SERVER=paddock-follower)
+pd_add_py_test(client_kazoo_recipes_follower SCRIPT tests/net/test_kazoo_recipes.py LABELS net TIMEOUT 300
+               ENV PD_TEST_SERVER=paddock-follower)
+pd_add_py_test(client_master_election_ensemble SCRIPT tests/net/test_master_election.py LABELS net TIMEOUT 180
+               ENV PD_TEST_SERVER=paddock-ensemble)
 
 # The C client smoke program, built with the project's warning flags (-Werror).
 find_path(PD_ZOOKEEPER_INCLUDE_DIR zookeeper/zookeeper.h)

@@ -173,14 +173,22 @@ class _Server:
     def command(self, cfg_path):
         raise NotImplementedError
 
-    def start(self, timeout=30.0):
+    def launch(self):
+        """Starts the process without waiting for it to serve."""
         cfg = self.write_config()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT,
                                      cwd=self.dir, start_new_session=True,
                                      preexec_fn=_die_with_parent)
         log.close()
-        _live.append(self)
+        if self not in _live:
+            _live.append(self)
+
+    def start(self, timeout=30.0):
+        self.launch()
+        return self.wait_serving(timeout)
+
+    def wait_serving(self, timeout=30.0):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -271,5 +279,130 @@ class ZooKeeperServer(_Server):
             "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg_path]
 
 
+class PaddockEnsemble:
+    member_cls = PaddockServer
+    """A paddock ensemble of `size` members on 127.0.0.1 (zoo.cfg with server.N lines and
+    dataDir/myid, as an operator writes them), presented with the interface of one server so
+    that the standalone tests run against it unchanged: `port` is a follower's client port,
+    and `hosts` that follower alone (kind "paddock-follower") or every member (kind
+    "paddock-ensemble").  Every process is stopped by PID and every directory removed."""
+    kind = "paddock-follower"
+
+    def __init__(self, extra=None, tick_ms=2000, port=None, keep_dir=False, size=3, observers=0):
+        self.extra = dict(extra or {})
+        self.tick_ms = tick_ms
+        self.keep_dir = keep_dir
+        ports = set([port] if port else [])
+        while len(ports) < 3 * size:  # distinct: a port handed out twice would not bind
+            ports.add(free_port())
+        ports = sorted(ports - set([port] if port else []))
+        lines = {}
+        for i in range(1, size + 1):
+            lines["server.%d" % i] = "127.0.0.1:%d:%d%s" % (ports[2 * i - 2], ports[2 * i - 1],
+                                                            ":observer" if i > size - observers else "")
+        self.members = []
+        for i in range(1, size + 1):
+            ex = {"initLimit": "10", "syncLimit": "5"}
+            ex.update(self.extra)
+            ex.update(lines)
+            m = self.member_cls(extra=ex, tick_ms=tick_ms,
+                                port=port if (i == 1 and port) else ports[2 * size + i - 1], keep_dir=keep_dir)
+            m.sid = i
+            with open(os.path.join(m.data_dir, "myid"), "w") as f:
+                f.write("%d\n" % i)
+            self.members.append(m)
+        self.target = self.members[0]
+
+    @property
+    def port(self):
+        return self.target.port
+
+    @property
+    def dir(self):
+        return self.target.dir
+
+    @property
+    def data_dir(self):
+        return self.target.data_dir
+
+    @property
+    def proc(self):
+        return self.target.proc
+
+    @property
+    def hosts(self):
+        if self.kind == "paddock-ensemble":
+            return ",".join(m.hosts for m in self.members)
+        return self.target.hosts
+
+    def mode(self, m):
+        try:
+            for line in four_letter(m.port, "srvr", timeout=1.0).splitlines():
+                if line.startswith("Mode: "):
+                    return line[6:]
+        except OSError:
+            pass
+        return None
+
+    def leader(self):
+        for m in self.members:
+            if m.proc is not None and m.proc.poll() is None and self.mode(m) == "leader":
+                return m
+        return None
+
+    def wait_settled(self, members=None, timeout=60.0):
+        """Waits until the running members serve: one leader, the rest follow (or observe)."""
+        members = members or [m for m in self.members if m.proc is not None and m.proc.poll() is None]
+        deadline = time.time() + timeout
+        modes = []
+        while time.time() < deadline:
+            for m in members:
+                if m.proc.poll() is not None:
+                    raise RuntimeError("member %d exited:\n%s" % (m.sid, m.log()))
+            modes = [self.mode(m) for m in members]
+            if modes.count("leader") == 1 and all(x in ("leader", "follower", "observer") for x in modes):
+                return members[modes.index("leader")]
+            time.sleep(0.1)
+        raise RuntimeError("the ensemble did not settle within %.0fs: %s\n%s" % (
+            timeout, modes, "\n".join("--- member %d\n%s" % (m.sid, m.log()) for m in members)))
+
+    def start(self, timeout=60.0):
+        for m in self.members:
+            m.launch()
+        self.wait_settled(timeout=timeout)
+        followers = [m for m in self.members if self.mode(m) == "follower"]
+        self.target = followers[0] if followers else self.members[0]
+        return self
+
+    def log(self):
+        return "\n".join("--- member %d\n%s" % (m.sid, m.log()) for m in self.members)
+
+    def kill(self, sig=signal.SIGKILL):
+        for m in self.members:
+            m.kill(sig)
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class PaddockEnsembleAll(PaddockEnsemble):
+    kind = "paddock-ensemble"
+
+
+class ZooKeeperEnsemble(PaddockEnsemble):
+    """The same with Apache ZooKeeper 3.8 members (differential tests against a follower)."""
+    kind = "zookeeper-follower"
+    member_cls = ZooKeeperServer
+
+
 def server_class(kind):
-    return {"paddock": PaddockServer, "zookeeper": ZooKeeperServer}[kind]
+    return {"paddock": PaddockServer, "zookeeper": ZooKeeperServer, "paddock-follower": PaddockEnsemble,
+            "paddock-ensemble": PaddockEnsembleAll, "zookeeper-follower": ZooKeeperEnsemble}[kind]

@@ -4,4 +4,4 @@ pd_add_py_test(restart_recovery SCRIPT tests/net/test_restart.py LABELS net TIME
 pd_add_py_test(crash_kill9 SCRIPT tests/net/test_crash.py LABELS net TIMEOUT 300)
 pd_add_py_test(snapshots_recovery SCRIPT tests/net/test_snapshots.py LABELS net TIMEOUT 180)
 pd_add_py_test(disk_full SCRIPT tests/net/test_disk_full.py LABELS net TIMEOUT 120)
-pd_add_py_test(ensemble_election SCRIPT tests/net/test_ensemble_election.py LABELS net TIMEOUT 120)
+pd_add_py_test(ensemble SCRIPT tests/net/test_ensemble.py LABELS net TIMEOUT 300)

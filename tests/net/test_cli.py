@@ -49,7 +49,8 @@ class StatusTest(unittest.TestCase):
             "clientPort=2181\n": "dataDir is not set",
             "dataDir=/tmp/x\nminSessionTimeout=9000\nmaxSessionTimeout=100\n": "minSessionTimeout",
             "dataDir=/tmp/x\nnot a key value line\n": "line 2: expected key=value",
-            "dataDir=/tmp/x\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n": "not supported yet",
+            "dataDir=/tmp/x-no-such-dir\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n":
+                "myid file is missing",
         }
         d = tempfile.mkdtemp(prefix="pd-cli-")
         try:

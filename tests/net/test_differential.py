@@ -63,6 +63,7 @@ import base64
 import bisect
 import hashlib
 import os
+import re
 import random
 import socket
 import sys
@@ -343,6 +344,13 @@ def op_repr(op):
     return repr(op)
 
 
+def nconfig(data):
+    """/zookeeper/config of an ensemble names each side's own (free) ports: compare without them."""
+    if isinstance(data, bytes) and data.startswith(b"server.") and b"version=" in data:
+        return re.sub(rb":\d+", b":P", data)
+    return data
+
+
 def nacl(acl):
     """ACL list as tuples.  An "auth" ACL entry is expanded into one entry per
     authenticated id of the caller, in the hash order of the connection's id set on the
@@ -417,7 +425,7 @@ class Side(object):
             elif r.type == 8:
                 v = sorted(v)
             elif r.type == 4:
-                v = (v[0], self.nstat(v[1]))
+                v = (nconfig(v[0]), self.nstat(v[1]))
             out.append((r.type, r.err, v))
         return out
 
@@ -429,7 +437,7 @@ class Side(object):
         if opcode in (OP["exists"], OP["setData"], OP["setACL"]):
             return self.nstat(v)
         if opcode in (OP["getData"], OP["reconfig"]):
-            return (v[0], self.nstat(v[1]))
+            return (nconfig(v[0]), self.nstat(v[1]))
         if opcode == OP["getACL"]:
             return (nacl(v[0]), self.nstat(v[1]))
         if opcode in (OP["getChildren"], OP["getEphemerals"]):
@@ -627,9 +635,17 @@ def diff_keys(a, b, prefix=""):
     return ["%s: %r != %r" % (prefix or "value", a, b)]
 
 
+FOLLOWER = False
+
+
 def start_pair(self_check, extra):
-    ref = harness.ZooKeeperServer(extra=dict(extra))
-    other = (harness.ZooKeeperServer if self_check else harness.PaddockServer)(extra=dict(extra))
+    if FOLLOWER:
+        # both sides 3-member ensembles, the clients on a follower of each
+        ref = harness.ZooKeeperEnsemble(extra=dict(extra))
+        other = (harness.ZooKeeperEnsemble if self_check else harness.PaddockEnsemble)(extra=dict(extra))
+    else:
+        ref = harness.ZooKeeperServer(extra=dict(extra))
+        other = (harness.ZooKeeperServer if self_check else harness.PaddockServer)(extra=dict(extra))
     ref.start(timeout=60)
     try:
         other.start(timeout=60)
@@ -853,6 +869,7 @@ def main():
     ap.add_argument("--ops", type=int, default=int(os.environ.get("PD_DIFF_OPS", DEFAULT_OPS)))
     ap.add_argument("--self-check", action="store_true", default=os.environ.get("PD_DIFF_SELF_CHECK") == "1",
                     help="run ZooKeeper against ZooKeeper (validates the test)")
+    ap.add_argument("--follower", action="store_true", help="compare 3-member ensembles, talking to a follower")
     ap.add_argument("--keep-going", action="store_true", help="record every mismatch instead of stopping")
     ap.add_argument("--max-report", type=int, default=30, help="mismatches printed in full (keep-going)")
     ap.add_argument("--no-reap", action="store_true", help="skip the container/TTL reaping scenario")
@@ -865,7 +882,8 @@ def main():
     ap.add_argument("--history", type=int, default=8, help="previous ops shown with a mismatch")
     ap.add_argument("--stats", action="store_true", help="print how often each (op, error) occurred")
     args = ap.parse_args()
-    global STATS, HISTORY, REPLAY, DUMP, EXCLUDE
+    global STATS, HISTORY, REPLAY, DUMP, EXCLUDE, FOLLOWER
+    FOLLOWER = args.follower
     EXCLUDE = set(x for x in args.exclude.split(",") if x)
     HISTORY = args.history
     DUMP = args.dump_ops
