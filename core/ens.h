@@ -80,6 +80,8 @@ struct node_ens {
 	bool started;
 	bool halted;               /* a PD_FX_RELOAD went out: the driver rebuilds the node */
 	uint64_t follow_hint;      /* pd_node_follow: the leader to go back to at start */
+	bool empty_born;           /* pd_node_set_empty: started from an empty data directory */
+	bool distrust;             /* and has heard of a history: votes -1 until synced */
 	int role;
 	uint64_t leader;
 	uint64_t elections;

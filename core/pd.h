@@ -219,6 +219,14 @@ void pd_node_set_epochs(struct pd_node *node, uint64_t accepted, uint64_t curren
  * ZooKeeper's learner stays with its leader through TRUNC and SNAP (if the
  * leader is gone, the learner's timeouts start an election). */
 void pd_node_follow(struct pd_node *node, uint64_t leader);
+/* After recovery, before the first step: this ensemble member's data
+ * directory held nothing (no snapshot, no log, no epoch files, no
+ * dataDir/initialize marker).  It takes part in electing a leader only
+ * while every vote it hears is as empty as it (a fresh ensemble); once it
+ * hears of a history it votes -1 and only joins an established leader,
+ * until that leader has synced it (a wiped disk must not vote as a
+ * legitimately empty one, ZK-2325). */
+void pd_node_set_empty(struct pd_node *node);
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
 /* Read-only look at one znode for checkers and tests (the simulator's
  * invariants run outside the core): 0 with *out, or PD_ENONODE. */

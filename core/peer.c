@@ -102,6 +102,19 @@ void pd_node_set_epochs(struct pd_node *node, uint64_t accepted, uint64_t curren
 	node->ens->epochs[PD_EPOCH_CURRENT] = current;
 }
 
+/* The zxid this member votes with: -1 while its empty data directory is
+ * not evidence (zab-and-server.md §7.5, ZK-2325). */
+static pd_zxid peer_vote_zxid(const struct pd_node *node)
+{
+	return node->ens->distrust ? -1 : node->last_zxid;
+}
+
+void pd_node_set_empty(struct pd_node *node)
+{
+	if (node->ens != NULL)
+		node->ens->empty_born = true;
+}
+
 static struct peer_link *peer_link(struct node_ens *e, uint64_t sid)
 {
 	uint32_t i;
@@ -228,7 +241,7 @@ void peer_look(struct pd_node *node)
 	e->ldialing = false;
 	e->epoch_acked = false;
 	e->got_ping = false;
-	pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], node->last_zxid);
+	pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], peer_vote_zxid(node));
 	peer_after_fle(node);
 }
 
@@ -335,7 +348,7 @@ void peer_start(struct pd_node *node)
 		peer_learner_dial(node);
 		return;
 	}
-	pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], node->last_zxid);
+	pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], peer_vote_zxid(node));
 	e->role_serial++;
 	peer_after_fle(node);
 }
@@ -712,6 +725,16 @@ void peer_conn_data(struct pd_node *node, struct pd_conn *conn, const uint8_t *p
 			return;
 		}
 		off += 4 + n;
+		if (e->empty_born && !e->distrust && (v.zxid > 0 || v.peer_epoch > 0)) {
+			/* I started with nothing, and somebody has a history: my
+			 * emptiness may be a wiped disk, not a fresh ensemble, so it
+			 * must not vote (a wiped voter could help elect a leader
+			 * without txns it had acked).  I join an established
+			 * leader and trust my data once it has synced me. */
+			e->distrust = true;
+			if (e->role == PD_PEER_LOOKING)
+				pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], -1);
+		}
 		pd_fle_receive(&e->fle, node->now_ms, conn->peer_sid, &v);
 		peer_after_fle(node);
 	}

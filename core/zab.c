@@ -388,6 +388,7 @@ void zab_leader_established(struct pd_node *node)
 {
 	struct node_ens *e = node->ens;
 	uint32_t i;
+	e->empty_born = false; /* a quorum established my history */
 	PD_ASSERT(node->pending.count == 0);
 	node->next_zxid = PD_ZXID_MAKE(e->epoch, 0);
 	for (i = 0; i < e->learner_count; i++)
@@ -534,6 +535,8 @@ static void zab_learner_acks(struct pd_node *node)
 		}
 		e->newleader_acked = true;
 		e->acked_zxid = 0;
+		e->empty_born = false; /* synced by a leader: my data is evidence now */
+		e->distrust = false;
 		peer_send_qp(node, e->lconn - 1, PD_QP_ACK, e->newleader_zxid, NULL, -1);
 	}
 	if (!e->newleader_acked || e->role == PD_PEER_OBSERVING)

@@ -85,6 +85,7 @@ struct server {
 	uint64_t reload_leader;
 	uint8_t *reload_snap;
 	size_t reload_snap_len;
+	bool recovered_nothing; /* no snapshot and no log at start */
 };
 
 static struct server_conn *server_conn(struct server *s, int fd)
@@ -355,6 +356,13 @@ static int server_read_epoch(const struct server *s, const char *name, uint64_t 
 }
 
 /* Ensemble: a line whenever the role, the leader or the epoch changes. */
+static bool server_epoch_file_exists(const struct server *s, const char *name)
+{
+	char path[PD_CONFIG_PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", s->disk.snap_dir, name);
+	return access(path, F_OK) == 0;
+}
+
 /* Reads the epoch files and hands them to the node. */
 static int server_epochs(struct server *s)
 {
@@ -979,6 +987,7 @@ static int server_setup(struct server *s, const char *config_path)
 		/* As ZooKeeper does after loading: a snapshot of what the logs added,
 		 * so the next start does not replay them again. */
 		s->snap_due = info.replayed > 0;
+		s->recovered_nothing = info.snapshot_zxid == 0 && info.log_files == 0;
 		if (s->cfg.purge_interval_hours > 0)
 			s->next_purge_ms = net_now_ms(); /* at start, then every interval */
 	}
@@ -1011,8 +1020,18 @@ static int server_setup(struct server *s, const char *config_path)
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->disk.event_fd, &ee);
 	if (s->cfg.server_count > 1) {
 		/* an ensemble member: its epochs, its ports */
+		char path[PD_CONFIG_PATH_MAX + 64];
 		if (server_epochs(s) != 0)
 			return 2;
+		snprintf(path, sizeof(path), "%s/initialize", s->cfg.data_dir);
+		if (s->recovered_nothing && !server_epoch_file_exists(s, "acceptedEpoch") &&
+		    !server_epoch_file_exists(s, "currentEpoch") && access(path, F_OK) != 0) {
+			/* nothing at all: a fresh member, or a wiped disk (pd_node_set_empty) */
+			pd_node_set_empty(s->node);
+			net_log("INFO", "the data directory is empty: this member votes only while every member it "
+				"hears is as empty (a new ensemble); otherwise it waits for a leader to sync it "
+				"(create %s to trust it anyway)", path);
+		}
 		if (server_listen_peer(s, PD_PLANE_ELECTION, errmsg, sizeof(errmsg)) != 0 ||
 		    server_listen_peer(s, PD_PLANE_QUORUM, errmsg, sizeof(errmsg)) != 0) {
 			net_log("ERROR", "%s", errmsg);

@@ -60,6 +60,7 @@ struct sim_options {
 #define SIM_BUG_HIDE_LOG_FAILURE 0x200u   /* a failed log is not reported to the core */
 #define SIM_BUG_LOSE_EPOCHS 0x400u        /* a restarted server finds no epoch files */
 #define SIM_BUG_LOSE_EPOCHS_QUIETLY 0x800u /* the same, and the epoch checker forgets them too */
+#define SIM_BUG_TRUST_WIPED 0x1000u /* a server whose disk was wiped votes as a legitimately empty one */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
@@ -98,6 +99,7 @@ struct sim_result {
 	uint64_t peer_partitions; /* server pairs cut (ensemble) */
 	uint64_t leader;       /* the sid every server follows at the end (ensemble) */
 	uint64_t reloads;      /* learners rebuilt from disk (TRUNC, SNAP, a failed log) */
+	uint64_t wipes;        /* servers whose disk was replaced by an empty one (ensemble) */
 };
 
 void sim_options_default(struct sim_options *o);

@@ -956,6 +956,9 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 	if (w->opt.bugs & SIM_BUG_LOSE_EPOCHS_QUIETLY)
 		s->epoch_ghost[PD_EPOCH_ACCEPTED] = s->epoch_ghost[PD_EPOCH_CURRENT] = 0; /* only I1 can see it now */
 	pd_node_set_epochs(s->node, s->epochs[PD_EPOCH_ACCEPTED], s->epochs[PD_EPOCH_CURRENT]);
+	if (w->opt.ensemble && s->durable.len == 0 && s->snap[0].len == 0 && s->epochs[PD_EPOCH_ACCEPTED] == 0 &&
+	    !(s->wiped && (w->opt.bugs & SIM_BUG_TRUST_WIPED)))
+		pd_node_set_empty(s->node); /* a fresh disk, or a wiped one (planted: trusted) */
 	if (s->reload_leader != 0) {
 		pd_node_follow(s->node, s->reload_leader);
 		s->reload_leader = 0;
@@ -1581,7 +1584,21 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 	case SIM_EV_CRASH:
 		if (w->calm)
 			break;
-		sim_server_crash(w, e->a);
+		if (w->opt.ensemble && w->wipe_at_us != 0 && w->now_us >= w->wipe_at_us && s->up) {
+			/* once per run: the disk is replaced, empty (epoch files
+			 * included); the others still hold what it had acked */
+			w->wipe_at_us = 0;
+			sim_server_crash(w, e->a);
+			s->durable.len = 0;
+			s->snap[0].len = s->snap[1].len = 0;
+			s->snap_zxid[0] = s->snap_zxid[1] = 0;
+			s->epochs[PD_EPOCH_ACCEPTED] = s->epochs[PD_EPOCH_CURRENT] = 0;
+			s->epoch_ghost[PD_EPOCH_ACCEPTED] = s->epoch_ghost[PD_EPOCH_CURRENT] = 0;
+			s->wiped = true;
+			w->res->wipes++;
+		} else {
+			sim_server_crash(w, e->a);
+		}
 		if (w->opt.faults) /* the next crash of this server */
 			sim_schedule(w, w->now_us + sim_draw(w, 2000000, w->crash_gap_us), SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
 		break;
@@ -1675,6 +1692,9 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 	/* swarm: half the seeds crash servers often, half seldom (so that
 	 * sessions can outlive a stall and expire between restarts) */
 	w.crash_gap_us = sim_draw(&w, 0, 1) == 0 ? 8000000 : 25000000;
+	/* ensemble: half the seeds replace one server's disk with an empty one, once */
+	if (w.opt.ensemble && w.opt.faults && sim_draw(&w, 0, 1) == 0)
+		w.wipe_at_us = sim_draw(&w, 2000000, w.opt.duration_ms * 1000 / 2);
 	for (i = 0; i < w.opt.servers && !w.stop; i++) {
 		struct sim_server *s = &w.servers[i];
 		if (w.opt.faults) {

@@ -153,6 +153,7 @@ struct sim_server {
 	uint64_t reload_leader;
 	struct sim_bytes reload_snap;
 	uint64_t reloads;
+	bool wiped;              /* its disk was replaced by an empty one */
 };
 
 struct sim_pending_op {
@@ -229,6 +230,7 @@ struct sim_world {
 	size_t ghost_cap;
 	size_t ghost_count;
 	uint32_t epoch_leader[4096]; /* ghost: the sid that established each epoch (ensemble), 0 = none */
+	uint64_t wipe_at_us; /* ensemble: the first crash after this wipes the disk (0: none) */
 	bool calm;        /* the liveness phase: no new faults */
 	uint64_t calm_us; /* when it began */
 	bool stop;

@@ -14,6 +14,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   cmake --build build-asan -j"$jobs"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export ENS_SEEDS=${ENS_SEEDS:-100} # ensemble seeds under the sanitizers (the normal build runs 2000)
   ctest --test-dir build-asan --output-on-failure -LE 'kazoo|diff|bench'
 elif [ "${1:-}" = "--fuzz" ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPD_FUZZ=ON >/dev/null

@@ -13,11 +13,14 @@ kazoo clients.
   - the old leader comes back and is caught up by DIFF; a member that missed more txns than
     the leader's committed log holds is caught up by SNAP; a member holding a txn of the old
     epoch that never committed is truncated (TRUNC) and the txn is gone everywhere;
+  - a member whose disk was replaced by an empty one does not vote as if it were new: with it
+    and a member that missed a committed write no leader is elected, and the write survives;
   - five members (one of them an observer) serve kazoo clients on every member and fail
     over.
 
 Free ports, temporary directories, every process stopped by PID, also on failure."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -272,6 +275,37 @@ class EnsembleTest(unittest.TestCase):
             c.sync("/")
             self.assertTrue(c.exists("/committed"))
             self.assertIsNone(c.exists("/uncommitted"), "member %d" % m.sid)
+            c.stop()
+            c.close()
+
+    def test_wiped_member_does_not_vote(self):
+        """A write committed by the leader and one follower; both die and the follower's disk is
+        replaced by an empty one.  The wiped member and the member that missed the write must
+        not elect a leader between them (the write would be lost); once the old leader is back
+        the write is there on every member."""
+        self.ens = harness.PaddockEnsemble(tick_ms=200)
+        ens = self.ens
+        leader = ens.start().leader()
+        f1, f2 = [m for m in ens.members if m is not leader]
+        f2.kill()  # kill -9: it misses what follows
+        z = client(leader.hosts)
+        z.create("/w", b"committed by the leader and f1")
+        z.stop()
+        z.close()
+        leader.kill()
+        f1.kill()
+        shutil.rmtree(os.path.join(f1.data_dir, "paddock"))  # a new, empty disk (myid kept)
+        f1.launch()
+        f2.launch()
+        self.assertTrue(harness.wait_until(lambda: "the data directory is empty" in f1.log(), 10))
+        time.sleep(3)  # time enough to elect, were the wiped member allowed to vote
+        self.assertEqual([ens.mode(m) for m in (f1, f2)], [None, None])
+        leader.launch()
+        ens.wait_settled(timeout=30)
+        for m in ens.members:
+            c = client(m.hosts)
+            c.sync("/")
+            self.assertEqual(c.get("/w")[0], b"committed by the leader and f1", "member %d" % m.sid)
             c.stop()
             c.close()
 
