@@ -177,6 +177,48 @@ uint64_t pd_node_orphan_ephemerals(const struct pd_node *node)
 	return orphans;
 }
 
+static uint64_t node_fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t pd_node_digest(struct pd_node *node)
+{
+	uint64_t sum = 0;
+	uint32_t i, pos = 0;
+	struct pd_session *s;
+	for (i = 0; i < node->tree.node_slots; i++) {
+		struct pd_stat st;
+		struct pd_span data;
+		const char *path;
+		size_t len;
+		uint64_t h = 0xcbf29ce484222325ULL;
+		int64_t f[9];
+		if (pd_tree_node(&node->tree, i)->blob == NULL)
+			continue; /* a free slot */
+		path = node_path(node, i, &len);
+		if (path == NULL || (len >= 10 && memcmp(path, "/zookeeper", 10) == 0 && (len == 10 || path[10] == '/')))
+			continue; /* the /zookeeper subtree is each server's own, as in ZooKeeper's digest */
+		pd_tree_stat(&node->tree, i, &st);
+		data = pd_tree_data(&node->tree, i);
+		f[0] = st.czxid, f[1] = st.mzxid, f[2] = st.ctime, f[3] = st.mtime, f[4] = st.version;
+		f[5] = st.cversion, f[6] = st.aversion, f[7] = st.ephemeral_owner, f[8] = st.pzxid;
+		h = node_fnv(h, path, len + 1);
+		h = node_fnv(h, f, sizeof(f));
+		h = node_fnv(h, data.is_null ? "" : (const char *)data.ptr, data.is_null ? 0 : data.len);
+		sum += h; /* a sum: independent of where each node sits */
+	}
+	while ((s = pd_map64_next(&node->sessions.by_id, &pos, NULL)) != NULL) {
+		int64_t f[2] = {s->id, s->timeout_ms};
+		sum += node_fnv(0x84222325cbf29ce4ULL, f, sizeof(f));
+	}
+	return sum;
+}
+
 struct pd_mem *pd_node_mem(struct pd_node *node)
 {
 	return &node->mem;

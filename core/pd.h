@@ -231,6 +231,10 @@ void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
 /* Read-only look at one znode for checkers and tests (the simulator's
  * invariants run outside the core): 0 with *out, or PD_ENONODE. */
 int pd_node_stat(const struct pd_node *node, const char *path, size_t len, struct pd_stat *out);
+/* A digest of the replicated state (every znode outside /zookeeper with
+ * its data and stat, every session with its timeout), independent of
+ * memory layout: two servers at one zxid must agree on it. */
+uint64_t pd_node_digest(struct pd_node *node);
 /* Ephemeral znodes whose session no longer exists (0 in a sound node; a
  * checker's question, O(znodes)). */
 uint64_t pd_node_orphan_ephemerals(const struct pd_node *node);

@@ -1315,6 +1315,30 @@ static void sim_check_election(struct sim_world *w)
 	w->res->leader = leader;
 }
 
+/* Equal states at equal zxids: after the calm, the servers that applied
+ * the same zxid have the same digest (pd_node_digest). */
+static void sim_check_digests(struct sim_world *w)
+{
+	uint64_t digest[SIM_SERVERS_MAX];
+	pd_zxid at[SIM_SERVERS_MAX];
+	uint32_t i, j;
+	for (i = 0; i < w->opt.servers && !w->stop; i++) {
+		struct sim_server *s = &w->servers[i];
+		at[i] = 0;
+		if (!s->up)
+			continue;
+		at[i] = pd_node_last_zxid(s->node);
+		digest[i] = pd_node_digest(s->node);
+		for (j = 0; j < i; j++)
+			if (at[j] != 0 && at[j] == at[i]) {
+				if (digest[j] != digest[i])
+					sim_violation(w, 129, "servers %u and %u are both at zxid 0x%" PRIx64
+						      " with different states", j + 1, i + 1, (uint64_t)at[i]);
+				w->res->digests_compared++;
+			}
+	}
+}
+
 /* Liveness: after the faults healed, every client got a write answered. */
 static void sim_check_liveness(struct sim_world *w)
 {
@@ -1728,6 +1752,8 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		sim_check_liveness(&w);
 		if (w.opt.ensemble)
 			sim_check_election(&w);
+		if (w.opt.ensemble)
+			sim_check_digests(&w);
 	}
 	/* at the end, every acknowledged write on every server that is up
 	 * (in an ensemble: on the leader, which has applied every commit) */

@@ -235,7 +235,7 @@ struct ens_pool {
 	uint64_t seed;
 	bool failed;
 	char failure[700];
-	uint64_t runs, acked, crashes, elections, reloads, history, partitions, wipes;
+	uint64_t runs, acked, crashes, elections, reloads, history, partitions, wipes, digests;
 };
 
 static void *ens_worker(void *arg)
@@ -275,6 +275,7 @@ static void *ens_worker(void *arg)
 		p->history += r.history_ops;
 		p->partitions += r.peer_partitions;
 		p->wipes += r.wipes;
+		p->digests += r.digests_compared;
 		pthread_mutex_unlock(&p->lock);
 	}
 }
@@ -324,6 +325,8 @@ static void test_ensemble_seeds(void **state)
 	assert_true(p.acked > p.runs * 10);
 	assert_true(p.reloads > 0);
 	assert_true(p.wipes > p.runs / 4);
+	assert_true(p.digests > p.runs); /* equal states at equal zxids were compared */
+	printf("%llu pairs of servers at one zxid had equal state digests\n", (unsigned long long)p.digests);
 }
 
 /* Without faults, ensembles of 3, 5 and 7 with clients: every server
