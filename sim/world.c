@@ -696,6 +696,26 @@ static void sim_ghost_txn(struct sim_world *w, uint32_t server, pd_zxid zxid, co
 
 static void sim_server_reload(struct sim_world *w, uint32_t server);
 
+/* Every server but one is up and serving (synced with a leader): losing
+ * that one's disk is within what an ensemble tolerates.  (A wipe while
+ * another member has never been synced would leave the data on fewer
+ * disks than a quorum needs: nothing could be elected, safely.) */
+static bool sim_others_serving(struct sim_world *w, uint32_t server)
+{
+	uint32_t i;
+	for (i = 0; i < w->opt.servers; i++) {
+		struct pd_node_stats st;
+		if (i == server)
+			continue;
+		if (!w->servers[i].up)
+			return false;
+		pd_node_get_stats(w->servers[i].node, &st);
+		if (!st.serving)
+			return false;
+	}
+	return true;
+}
+
 static void sim_server_effects(struct sim_world *w, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
@@ -1608,7 +1628,7 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 	case SIM_EV_CRASH:
 		if (w->calm)
 			break;
-		if (w->opt.ensemble && w->wipe_at_us != 0 && w->now_us >= w->wipe_at_us && s->up) {
+		if (w->opt.ensemble && w->wipe_at_us != 0 && w->now_us >= w->wipe_at_us && s->up && sim_others_serving(w, e->a)) {
 			/* once per run: the disk is replaced, empty (epoch files
 			 * included); the others still hold what it had acked */
 			w->wipe_at_us = 0;
