@@ -7,6 +7,7 @@
 
 #include "assert.h"
 #include "net.h"
+#include "rundb.h"
 #include "sim.h"
 
 /* A broken invariant in the core: say where, then stop (core dump if enabled). */
@@ -25,14 +26,14 @@ static void main_usage(FILE *f)
 		   "                                  snapshot.* and log.* files) into the empty dataDir of ZOO_CFG\n"
 		   "       paddock sim [--seed N] [--seconds S] [--servers K] [--clients M] [--snap-count C]\n"
 		   "                   [--liveness-seconds L] [--no-faults] [--buggify] [--ensemble]\n"
-		   "                   [--observers O]\n"
+		   "                   [--observers O] [--db FILE]\n"
 		   "                                  run a simulated world (virtual time) from a seed: S seconds\n"
 		   "                                  of faults, then L healed (every client must write); prints\n"
 		   "                                  seed=... first and digest=... last; exit 0 clean, 127 crash\n"
 		   "                                  or assertion, 128 lost liveness, 129 correctness violation;\n"
-		   "                                  --ensemble (work in progress): K servers (3 by default) elect\n"
-		   "                                  a leader and establish its epoch, the last O of them\n"
-		   "                                  observing; no clients yet\n"
+		   "                                  --ensemble: an ensemble of K servers (3 by default), the last\n"
+		   "                                  O of them observing; --db records the run in SQLite\n"
+		   "                                  (reports/schema.sql)\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
 		   "                                  a zkCli-like shell (create [-s] [-e] [-c], ls, get, set, delete,\n"
 		   "                                  deleteall, stat, sync, addWatch);\n"
@@ -56,6 +57,7 @@ static int main_sim(int argc, char **argv)
 	struct sim_result r;
 	char banner[96];
 	uint64_t t0, wall;
+	const char *db = NULL;
 	int i;
 	sim_options_default(&o);
 	for (i = 2; i < argc; i++) {
@@ -91,6 +93,8 @@ static int main_sim(int argc, char **argv)
 			o.observers = (uint32_t)strtoul(v, NULL, 10);
 		else if (strcmp(argv[i], "--clients") == 0)
 			o.clients = (uint32_t)strtoul(v, NULL, 10);
+		else if (strcmp(argv[i], "--db") == 0)
+			db = v;
 		else if (strcmp(argv[i], "--bugs") == 0)
 			o.bugs = (uint32_t)strtoul(v, NULL, 0); /* SIM_BUG_* (sim.h): show a checker fire */
 		else if (strcmp(argv[i], "--snap-count") == 0)
@@ -109,6 +113,21 @@ static int main_sim(int argc, char **argv)
 	t0 = net_now_ms();
 	sim_run(&o, &r);
 	wall = net_now_ms() - t0;
+	if (db != NULL) {
+		char replay[1024], errmsg[512];
+		int n = snprintf(replay, sizeof(replay), "paddock sim --seed %llu", (unsigned long long)o.seed);
+		for (i = 2; i < argc && n < (int)sizeof(replay); i++) {
+			if (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--db") == 0) {
+				i++; /* the seed is written first; the database is not part of the run */
+				continue;
+			}
+			n += snprintf(replay + n, sizeof(replay) - (size_t)n, " %s", argv[i]);
+		}
+		if (rundb_record_sim(db, &o, &r, wall, replay, errmsg, sizeof(errmsg)) != 0) {
+			fprintf(stderr, "recording the run: %s\n", errmsg);
+			return r.exit_code != 0 ? r.exit_code : 2;
+		}
+	}
 	if (r.exit_code != 0)
 		printf("%s: violation: %s\n", banner, r.violation);
 	printf("virtual_ms=%llu events=%llu ops_ok=%llu ops_failed=%llu crashes=%llu reconnects=%llu acked_writes=%llu "

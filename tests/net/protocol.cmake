@@ -5,3 +5,5 @@ pd_add_py_test(crash_kill9 SCRIPT tests/net/test_crash.py LABELS net TIMEOUT 300
 pd_add_py_test(snapshots_recovery SCRIPT tests/net/test_snapshots.py LABELS net TIMEOUT 180)
 pd_add_py_test(disk_full SCRIPT tests/net/test_disk_full.py LABELS net TIMEOUT 120)
 pd_add_py_test(ensemble SCRIPT tests/net/test_ensemble.py LABELS net TIMEOUT 300)
+# Simulator runs recorded in SQLite (--db), and their replay commands.
+pd_add_py_test(sim_run_records SCRIPT tests/net/test_rundb.py LABELS sim TIMEOUT 300)

@@ -1,0 +1,161 @@
+/*
+ * rundb.c: records a simulator run into the SQLite database of reports/schema.sql
+ * (`paddock sim ... --db FILE`): the run, its figures and its checks, in one transaction.
+ */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "net.h"
+#include "pd.h"
+#include "rundb.h"
+#include "schema_sql.h"
+
+static int rundb_exec(sqlite3 *db, const char *sql, char *errmsg, size_t errmsg_size)
+{
+	char *e = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &e) != SQLITE_OK) {
+		snprintf(errmsg, errmsg_size, "%s", e != NULL ? e : sqlite3_errmsg(db));
+		sqlite3_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *rundb_outcome(int exit_code)
+{
+	switch (exit_code) {
+	case 0:
+		return "pass";
+	case 128:
+		return "liveness";
+	case 129:
+		return "violation";
+	default:
+		return "crash";
+	}
+}
+
+int rundb_record_sim(const char *path, const struct sim_options *o, const struct sim_result *r, uint64_t wall_ms,
+		     const char *replay, char *errmsg, size_t errmsg_size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char params[512], started[32], digest[24];
+	time_t now = time(NULL);
+	struct tm tm;
+	int64_t run_id;
+	size_t i;
+	int rc = -1;
+	const struct {
+		const char *name;
+		uint64_t value;
+	} figures[] = {
+		{"events", r->events},
+		{"ops_ok", r->ops_ok},
+		{"ops_failed", r->ops_failed},
+		{"acked_writes", r->acked_writes},
+		{"history_ops", r->history_ops},
+		{"crashes", r->crashes},
+		{"reconnects", r->reconnects},
+		{"sessions", r->sessions},
+		{"expired", r->expired},
+		{"partitions", r->partitions},
+		{"peer_partitions", r->peer_partitions},
+		{"elections", r->elections},
+		{"reloads", r->reloads},
+		{"wipes", r->wipes},
+		{"snapshots", r->snapshots},
+		{"log_failures", r->log_failures},
+		{"digests_compared", r->digests_compared},
+		{"leader", r->leader},
+	};
+	gmtime_r(&now, &tm);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(digest, sizeof(digest), "0x%016" PRIx64, r->digest);
+	snprintf(params, sizeof(params),
+		 "{\"ensemble\":%s,\"servers\":%u,\"observers\":%u,\"clients\":%u,\"seconds\":%" PRIu64
+		 ",\"liveness_seconds\":%" PRIu64 ",\"faults\":%s,\"buggify\":%s,\"bugs\":%u}",
+		 o->ensemble ? "true" : "false", o->servers, o->observers, o->clients, o->duration_ms / 1000,
+		 o->liveness_ms / 1000, o->faults ? "true" : "false", o->buggify ? "true" : "false", o->bugs);
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		snprintf(errmsg, errmsg_size, "cannot open %s: %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto done;
+	}
+	sqlite3_busy_timeout(db, 10000); /* parallel runs may share one database */
+	if (rundb_exec(db, pd_schema_sql, errmsg, errmsg_size) != 0 ||
+	    rundb_exec(db, "BEGIN IMMEDIATE", errmsg, errmsg_size) != 0)
+		goto done;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO runs (started_at, kind, scenario, seed, commit_id, parameters, outcome, "
+			       "exit_code, message, digest, virtual_ms, wall_ms, replay) "
+			       "VALUES (?, 'sim', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto sqlerr;
+	sqlite3_bind_text(st, 1, started, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)o->seed);
+	sqlite3_bind_text(st, 3, pd_build_commit(), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, params, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, rundb_outcome(r->exit_code), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, r->exit_code);
+	if (r->exit_code != 0)
+		sqlite3_bind_text(st, 7, r->violation, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_text(st, 8, digest, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)r->virtual_ms);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)wall_ms);
+	sqlite3_bind_text(st, 11, replay, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto sqlerr;
+	sqlite3_finalize(st);
+	st = NULL;
+	run_id = sqlite3_last_insert_rowid(db);
+	if (sqlite3_prepare_v2(db, "INSERT INTO run_figures (run_id, name, value) VALUES (?, ?, ?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < sizeof(figures) / sizeof(figures[0]); i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_text(st, 2, figures[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 3, (double)figures[i].value);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sqlerr;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* the simulator's checkers, in two classes: safety (every checker that
+	 * exits 129, or a core assertion) and liveness (exit 128) */
+	if (sqlite3_prepare_v2(db, "INSERT INTO checks (run_id, name, held, step, message) VALUES (?, ?, ?, NULL, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < 2; i++) {
+		bool held = i == 0 ? (r->exit_code != 129 && r->exit_code != 127) : r->exit_code != 128;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_text(st, 2, i == 0 ? "safety" : "liveness", -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, held);
+		if (!held)
+			sqlite3_bind_text(st, 4, r->violation, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, 4);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sqlerr;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rundb_exec(db, "COMMIT", errmsg, errmsg_size) != 0)
+		goto done;
+	rc = 0;
+	goto done;
+sqlerr:
+	snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(db));
+done:
+	if (st != NULL)
+		sqlite3_finalize(st);
+	if (db != NULL)
+		sqlite3_close(db);
+	return rc;
+}
