@@ -110,6 +110,7 @@ static int main_sim(int argc, char **argv)
 	printf("%s\n", banner);
 	fflush(stdout);
 	pd_assert_set_hook(main_sim_assert_hook);
+	o.timeline = db != NULL; /* the faults and role changes go to the database too */
 	t0 = net_now_ms();
 	sim_run(&o, &r);
 	wall = net_now_ms() - t0;
@@ -125,6 +126,7 @@ static int main_sim(int argc, char **argv)
 		}
 		if (rundb_record_sim(db, &o, &r, wall, replay, errmsg, sizeof(errmsg)) != 0) {
 			fprintf(stderr, "recording the run: %s\n", errmsg);
+			sim_result_free(&r);
 			return r.exit_code != 0 ? r.exit_code : 2;
 		}
 	}
@@ -150,6 +152,7 @@ static int main_sim(int argc, char **argv)
 	printf("wall_ms=%llu speed=%.0fx events_per_s=%.0f\n", (unsigned long long)wall,
 	       wall > 0 ? (double)r.virtual_ms / (double)wall : 0.0, wall > 0 ? (double)r.events * 1000.0 / (double)wall : 0.0);
 	printf("digest=0x%016llx\n", (unsigned long long)r.digest);
+	sim_result_free(&r);
 	return r.exit_code;
 }
 

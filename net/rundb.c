@@ -146,6 +146,26 @@ int rundb_record_sim(const char *path, const struct sim_options *o, const struct
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* the timeline, if the run kept one */
+	if (sqlite3_prepare_v2(db, "INSERT INTO events (run_id, at_us, server, kind, detail) VALUES (?, ?, ?, ?, ?)", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < r->timeline_count; i++) {
+		const struct sim_note *n = &r->timeline[i];
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)n->at_us);
+		if (n->server > 0)
+			sqlite3_bind_int(st, 3, n->server);
+		else
+			sqlite3_bind_null(st, 3);
+		sqlite3_bind_text(st, 4, n->kind, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, n->detail, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sqlerr;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if (rundb_exec(db, "COMMIT", errmsg, errmsg_size) != 0)
 		goto done;
 	rc = 0;

@@ -44,6 +44,7 @@ struct sim_options {
 	bool ensemble;           /* the servers form one ensemble (issue 5 in progress:
 				  * the election only; no clients are served yet) */
 	uint32_t bugs;           /* SIM_BUG_*: planted driver bugs, to show the checkers fire */
+	bool timeline;           /* keep the run's faults, recoveries and role changes in result.timeline */
 };
 
 /* Bugs a test can plant in the world (never in a normal run) to prove that
@@ -64,8 +65,20 @@ struct sim_options {
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
+/* One entry of a run's timeline (options.timeline): a fault, a recovery,
+ * a role change, in virtual time. */
+struct sim_note {
+	uint64_t at_us;
+	int32_t server;   /* 1-based, 0 when not about one server */
+	char kind[16];    /* crash, restart, wipe, reload, role, cut, heal, clog, lossy, disk_full, pause, reset, calm */
+	char detail[64];
+};
+
 struct sim_result {
 	int exit_code;
+	struct sim_note *timeline; /* options.timeline only; free with sim_result_free */
+	size_t timeline_count;
+	size_t timeline_cap;
 	char violation[512];
 	uint64_t digest;       /* of every event and effect, in order */
 	uint64_t events;
@@ -106,5 +119,7 @@ struct sim_result {
 void sim_options_default(struct sim_options *o);
 /* Runs one world to its end (or its first violation). */
 void sim_run(const struct sim_options *o, struct sim_result *r);
+/* Frees what a run allocated in r (the timeline). */
+void sim_result_free(struct sim_result *r);
 
 #endif

@@ -91,6 +91,39 @@ uint64_t sim_draw(struct sim_world *w, uint64_t lo, uint64_t hi)
 	return lo + pd_prng_below(&w->prng, hi - lo + 1);
 }
 
+/* The run's timeline (options.timeline): outside the digest, so keeping
+ * it changes nothing in the run. */
+void sim_note(struct sim_world *w, uint32_t server, const char *kind, const char *fmt, ...)
+{
+	struct sim_result *r = w->res;
+	struct sim_note *n;
+	va_list ap;
+	if (!w->opt.timeline)
+		return;
+	if (r->timeline_count == r->timeline_cap) {
+		size_t cap = r->timeline_cap == 0 ? 256 : r->timeline_cap * 2;
+		struct sim_note *fresh = realloc(r->timeline, cap * sizeof(*fresh));
+		if (fresh == NULL)
+			return;
+		r->timeline = fresh;
+		r->timeline_cap = cap;
+	}
+	n = &r->timeline[r->timeline_count++];
+	n->at_us = w->now_us;
+	n->server = (int32_t)server;
+	snprintf(n->kind, sizeof(n->kind), "%s", kind);
+	va_start(ap, fmt);
+	vsnprintf(n->detail, sizeof(n->detail), fmt, ap);
+	va_end(ap);
+}
+
+void sim_result_free(struct sim_result *r)
+{
+	free(r->timeline);
+	r->timeline = NULL;
+	r->timeline_count = r->timeline_cap = 0;
+}
+
 void sim_violation(struct sim_world *w, int exit_code, const char *fmt, ...)
 {
 	va_list ap;
@@ -578,8 +611,22 @@ static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_even
 	if (rc != 0)
 		sim_violation(w, 127, "server %u: pd_step(event %d) returned %d (%s)", server, (int)ev->type, rc,
 			      pd_strerror(rc));
-	if (w->opt.ensemble)
+	if (w->opt.ensemble) {
 		sim_check_leader(w, server);
+		if (w->opt.timeline) {
+			struct pd_node_stats st;
+			pd_node_get_stats(s->node, &st);
+			if (st.role != s->noted_role || st.serving != s->noted_serving || st.epoch != s->noted_epoch) {
+				static const char *const names[] = {"LOOKING", "FOLLOWING", "LEADING", "OBSERVING"};
+				s->noted_role = st.role;
+				s->noted_serving = st.serving;
+				s->noted_epoch = st.epoch;
+				sim_note(w, server + 1, "role", "%s leader %llu epoch %llu%s", names[st.role & 3],
+					 (unsigned long long)st.leader, (unsigned long long)st.epoch,
+					 st.serving ? " serving" : "");
+			}
+		}
+	}
 	sim_server_effects(w, server);
 }
 
@@ -1032,6 +1079,7 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 	if (!s->up)
 		return;
 	w->res->crashes++;
+	sim_note(w, server + 1, "crash", "%s", "the process dies");
 	if (getenv("SIM_DEBUG") != NULL)
 		fprintf(stderr, "t=%llu server %u crash (snaps 0x%llx 0x%llx)\n", (unsigned long long)w->now_us,
 			server + 1, (unsigned long long)s->snap_zxid[0], (unsigned long long)s->snap_zxid[1]);
@@ -1058,6 +1106,8 @@ static void sim_server_reload(struct sim_world *w, uint32_t server)
 	s->reload_due = false;
 	s->reloads++;
 	w->res->reloads++;
+	sim_note(w, server + 1, "reload", "%s to 0x%" PRIx64, s->reload_snap.len > 0 ? "snapshot" : "truncate",
+		 (uint64_t)s->reload_zxid);
 	if (getenv("SIM_DEBUG") != NULL)
 		fprintf(stderr, "t=%llu server %u reload zxid 0x%llx snap %zu bytes (snaps 0x%llx 0x%llx)\n",
 			(unsigned long long)w->now_us, server + 1, (unsigned long long)s->reload_zxid, s->reload_snap.len,
@@ -1187,6 +1237,7 @@ static void sim_nemesis_peers(struct sim_world *w)
 				sim_schedule(w, until, SIM_EV_HEAL, a, k, SIM_PEER_PAIR | SIM_HEAL_UP | SIM_HEAL_DOWN, NULL, 0);
 			}
 		w->res->peer_partitions++;
+		sim_note(w, a + 1, "isolate", "from every other server for %llu ms", (unsigned long long)((until - w->now_us) / 1000));
 		return;
 	}
 	if (a == b)
@@ -1195,6 +1246,9 @@ static void sim_nemesis_peers(struct sim_world *w)
 	sim_peer_block(w, a, b, how, +1);
 	sim_schedule(w, until, SIM_EV_HEAL, a, b, SIM_PEER_PAIR | how, NULL, 0);
 	w->res->peer_partitions++;
+	sim_note(w, a + 1, "cut", "from server %u (%s) for %llu ms", b + 1,
+		 how == (SIM_HEAL_UP | SIM_HEAL_DOWN) ? "both ways" : "one way",
+		 (unsigned long long)((until - w->now_us) / 1000));
 }
 
 /* One move: cut a client off (both ways or one way), cut a server off
@@ -1218,10 +1272,12 @@ static void sim_nemesis(struct sim_world *w)
 		uint64_t how = move == 0 ? SIM_HEAL_UP | SIM_HEAL_DOWN : move == 1 ? SIM_HEAL_UP : SIM_HEAL_DOWN;
 		sim_block(w, client, server, how, +1);
 		w->res->partitions++;
+		sim_note(w, server + 1, "cut", "client %u (%s)", client, how == (SIM_HEAL_UP | SIM_HEAL_DOWN) ? "both ways" : "one way");
 		sim_schedule(w, w->now_us + sim_draw(w, 100000, 14000000), SIM_EV_HEAL, client, server, how, NULL, 0);
 	} else if (move == 3) {
 		sim_block(w, SIM_ALL_CLIENTS, server, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
 		w->res->partitions++;
+		sim_note(w, server + 1, "cut", "every client");
 		sim_schedule(w, w->now_us + sim_draw(w, 100000, 12000000), SIM_EV_HEAL, SIM_ALL_CLIENTS, server,
 			     SIM_HEAL_UP | SIM_HEAL_DOWN, NULL, 0);
 	} else if (move < 6) {
@@ -1231,9 +1287,11 @@ static void sim_nemesis(struct sim_world *w)
 		if (until > d->clog_until_us)
 			d->clog_until_us = until;
 		w->res->clogs++;
+		sim_note(w, server + 1, "clog", "client %u", client);
 	} else if (move < 8) {
 		sim_block(w, client, server, SIM_HEAL_LOSS, +1);
 		w->res->lossy_spells++;
+		sim_note(w, server + 1, "lossy", "client %u", client);
 		sim_schedule(w, w->now_us + sim_draw(w, 500000, 5000000), SIM_EV_HEAL, client, server, SIM_HEAL_LOSS,
 			     NULL, 0);
 	} else if (move == 11) {
@@ -1246,6 +1304,7 @@ static void sim_nemesis(struct sim_world *w)
 		if (until > s->disk_full_until_us)
 			s->disk_full_until_us = until;
 		w->res->disk_faults++;
+		sim_note(w, server + 1, "disk_full", "for %llu ms", (unsigned long long)((until - w->now_us) / 1000));
 	} else if (move == 10) {
 		/* the client process stalls: it hears nothing and says nothing,
 		 * sometimes past its session timeout; it resumes before the calm */
@@ -1255,6 +1314,7 @@ static void sim_nemesis(struct sim_world *w)
 		if (until > w->clients[client].paused_until_us)
 			w->clients[client].paused_until_us = until;
 		w->res->pauses++;
+		sim_note(w, 0, "pause", "client %u for %llu ms", client, (unsigned long long)((until - w->now_us) / 1000));
 	} else if (w->clients[client].conn != 0) {
 		sim_reset(w, w->clients[client].conn - 1);
 	}
@@ -1640,6 +1700,7 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 			s->epoch_ghost[PD_EPOCH_ACCEPTED] = s->epoch_ghost[PD_EPOCH_CURRENT] = 0;
 			s->wiped = true;
 			w->res->wipes++;
+			sim_note(w, e->a + 1, "wipe", "its disk is replaced by an empty one");
 		} else {
 			sim_server_crash(w, e->a);
 		}
@@ -1647,8 +1708,10 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 			sim_schedule(w, w->now_us + sim_draw(w, 2000000, w->crash_gap_us), SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
 		break;
 	case SIM_EV_RESTART:
-		if (!s->up)
+		if (!s->up) {
+			sim_note(w, e->a + 1, "restart", "%s", "from its disk");
 			sim_server_boot(w, e->a);
+		}
 		break;
 	case SIM_EV_NEMESIS:
 		if (!w->calm) {
@@ -1660,6 +1723,7 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		sim_heal(w, e->a, e->b, e->gen);
 		break;
 	case SIM_EV_CALM:
+		sim_note(w, 0, "calm", "every fault heals");
 		sim_calm(w);
 		break;
 	case SIM_EV_PEER_DIAL:

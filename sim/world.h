@@ -154,6 +154,9 @@ struct sim_server {
 	struct sim_bytes reload_snap;
 	uint64_t reloads;
 	bool wiped;              /* its disk was replaced by an empty one */
+	int noted_role;          /* the timeline's last role, serving state and epoch */
+	bool noted_serving;
+	uint64_t noted_epoch;
 };
 
 struct sim_pending_op {
@@ -241,6 +244,9 @@ void sim_schedule(struct sim_world *w, uint64_t at_us, enum sim_ev_type type, ui
 		  const uint8_t *data, size_t len);
 uint64_t sim_draw(struct sim_world *w, uint64_t lo, uint64_t hi); /* uniform in [lo, hi] */
 void sim_violation(struct sim_world *w, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Adds an entry to the run's timeline (options.timeline); server 1-based, 0 = none. */
+void sim_note(struct sim_world *w, uint32_t server, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Opens a stream from client to server; returns the conn index. */
 uint32_t sim_connect(struct sim_world *w, uint32_t client, uint32_t server);
 /* Client side: sends bytes, or closes its end (after the bytes before). */

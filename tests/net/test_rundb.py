@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`paddock sim --db FILE` records each run in SQLite (reports/schema.sql): passing ensemble seeds
-and a run with a planted bug, their outcomes, figures and checks; the recorded replay command
-gives the recorded digest again.  A temporary directory, removed also on failure."""
+and a run with a planted bug, their outcomes, figures, checks and timelines; the recorded replay
+command gives the recorded digest again (keeping a timeline changes nothing in the run).  A temporary directory, removed also on failure."""
 import os
 import shlex
 import shutil
@@ -49,6 +49,16 @@ class RunDbTest(unittest.TestCase):
         self.assertGreater(acked, 0)
         checks = con.execute("SELECT name, held FROM checks WHERE run_id = ? ORDER BY name", (rows[3][0],)).fetchall()
         self.assertEqual(checks, [("liveness", 1), ("safety", 0)])
+        # the timeline: faults and recoveries as the figures count them, role changes, the calm
+        for r in rows[:3]:
+            kinds = dict(con.execute("SELECT kind, count(*) FROM events WHERE run_id = ? GROUP BY kind", (r[0],)))
+            crashes = con.execute("SELECT value FROM run_figures WHERE run_id = ? AND name = 'crashes'",
+                                  (r[0],)).fetchone()[0]
+            self.assertEqual(kinds.get("crash", 0), crashes)
+            self.assertEqual(kinds.get("calm"), 1)
+            self.assertGreaterEqual(kinds.get("role", 0), 3)  # every member took a role
+            times = [t for (t,) in con.execute("SELECT at_us FROM events WHERE run_id = ? ORDER BY rowid", (r[0],))]
+            self.assertEqual(times, sorted(times))
         for r in rows:
             digest_line = "digest=%s" % r[6]
             argv = shlex.split(r[7])
