@@ -13,9 +13,11 @@ pd_add_py_test(protocol_probes_zookeeper SCRIPT tests/net/test_protocol_probes.p
 # container/TTL reaping scenario, about 45 s).
 pd_add_py_test(differential SCRIPT tests/net/test_differential.py LABELS diff TIMEOUT 300)
 # The same op streams against two 3-member ensembles, talking to a follower of each (issue 5;
-# the timing-bound reaping scenario is left to the standalone run).
+# the timing-bound reaping scenario is left to the standalone run).  Six server processes on a
+# small machine: a reference member may stall past a ping deadline, so a failing seed gets a
+# second try, reported as FLAKY.
 pd_add_py_test(differential_follower SCRIPT tests/net/test_differential.py
-  ARGS --follower --no-reap LABELS diff TIMEOUT 300)
+  ARGS --follower --no-reap --tries 2 LABELS diff TIMEOUT 400)
 # The same harness ZooKeeper-vs-ZooKeeper: proves the comparison has no false positives.
 pd_add_py_test(differential_selfcheck SCRIPT tests/net/test_differential.py
   ARGS --self-check --seeds 11 --ops 2000 --no-reap LABELS diff TIMEOUT 300)
