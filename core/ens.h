@@ -148,7 +148,6 @@ void zab_leader_established(struct pd_node *node);
 void zab_leader_ackepoch(struct pd_node *node, struct peer_learner *l);
 /* Leader: a quorum packet past discovery (ACK, REQUEST, PING). */
 void zab_leader_packet(struct pd_node *node, struct peer_learner *l, const struct pd_qp *qp);
-void zab_leader_tick(struct pd_node *node);
 /* Learner: a packet of synchronisation or broadcast. */
 void zab_learner_packet(struct pd_node *node, struct pd_conn *conn, const struct pd_qp *qp);
 void zab_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t value);

@@ -507,11 +507,6 @@ void zab_leader_packet(struct pd_node *node, struct peer_learner *l, const struc
 	}
 }
 
-void zab_leader_tick(struct pd_node *node)
-{
-	(void)node;
-}
-
 /* --- learner --- */
 
 static void zab_learner_acks(struct pd_node *node)

@@ -314,9 +314,6 @@ static void sim_client_result(struct sim_world *w, struct sim_client *c, const s
 	}
 	if (op->key >= 0)
 		sim_client_history(w, c, op, r);
-	if (getenv("SIM_DEBUG") != NULL && (op->key >= 0 || getenv("SIM_DEBUG_ALL") != NULL))
-		fprintf(stderr, "t=%llu client %u server %u type %d key %d err %d zxid 0x%llx\n", (unsigned long long)w->now_us,
-			c->id, c->server, op->type, op->key, r->err, (unsigned long long)r->zxid);
 	if (r->err != 0) {
 		w->res->ops_failed++;
 		return;

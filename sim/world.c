@@ -601,13 +601,6 @@ static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_even
 	if (ev->len > 0)
 		sim_mix_bytes(w, ev->data, ev->len);
 	rc = pd_step(s->node, ev, &s->fx);
-	if (getenv("SIM_DEBUG2") != NULL) {
-		uint32_t k;
-		fprintf(stderr, "t=%llu server %u ev %d ->", (unsigned long long)w->now_us, server + 1, (int)ev->type);
-		for (k = 0; k < s->fx.count; k++)
-			fprintf(stderr, " %d", (int)s->fx.items[k].type);
-		fprintf(stderr, "\n");
-	}
 	if (rc != 0)
 		sim_violation(w, 127, "server %u: pd_step(event %d) returned %d (%s)", server, (int)ev->type, rc,
 			      pd_strerror(rc));
@@ -681,9 +674,6 @@ static void sim_snapshot_done(struct sim_world *w, struct sim_server *s)
 	s->snap_pending = old;
 	s->snap_pending.len = 0;
 	s->snap_writing = false;
-	if (getenv("SIM_DEBUG") != NULL)
-		fprintf(stderr, "t=%llu snapshot 0x%llx durable (durable log to 0x%llx)\n", (unsigned long long)w->now_us,
-			(unsigned long long)s->snap_zxid[0], (unsigned long long)s->durable_zxid);
 	w->res->snapshots++;
 	if (s->snap[1].len == 0 && !(w->opt.bugs & SIM_BUG_TRIM_PAST_SNAPSHOT))
 		return;
@@ -848,9 +838,6 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 				sim_bytes_add(&s->reload_snap, bytes, e->len);
 			break;
 		case PD_FX_LOG_APPEND:
-			if (getenv("SIM_DEBUG_ALL") != NULL)
-				fprintf(stderr, "t=%llu server %u logs 0x%llx\n", (unsigned long long)w->now_us, server + 1,
-					(unsigned long long)e->zxid);
 			if (w->opt.ensemble && e->len > PD_LOG_RECORD_HEADER_BYTES)
 				sim_ghost_txn(w, server, e->zxid, bytes + PD_LOG_RECORD_HEADER_BYTES,
 					      e->len - PD_LOG_RECORD_HEADER_BYTES);
@@ -908,9 +895,6 @@ static void sim_server_sync_done(struct sim_world *w, uint32_t server)
 	s->syncing = false;
 	ev.type = PD_EV_LOG_DURABLE;
 	ev.zxid = s->sync_zxid;
-	if (getenv("SIM_DEBUG_ALL") != NULL)
-		fprintf(stderr, "t=%llu server %u durable 0x%llx\n", (unsigned long long)w->now_us, server + 1,
-			(unsigned long long)ev.zxid);
 	sim_server_step(w, server, &ev);
 }
 
@@ -1080,9 +1064,6 @@ static void sim_server_crash(struct sim_world *w, uint32_t server)
 		return;
 	w->res->crashes++;
 	sim_note(w, server + 1, "crash", "%s", "the process dies");
-	if (getenv("SIM_DEBUG") != NULL)
-		fprintf(stderr, "t=%llu server %u crash (snaps 0x%llx 0x%llx)\n", (unsigned long long)w->now_us,
-			server + 1, (unsigned long long)s->snap_zxid[0], (unsigned long long)s->snap_zxid[1]);
 	if ((w->opt.bugs & SIM_BUG_LOSE_SYNCED) && s->last_sync_len <= s->durable.len)
 		s->durable.len -= s->last_sync_len; /* planted: synced data lost */
 	/* what was not synced: kept, dropped, or torn */
@@ -1108,10 +1089,6 @@ static void sim_server_reload(struct sim_world *w, uint32_t server)
 	w->res->reloads++;
 	sim_note(w, server + 1, "reload", "%s to 0x%" PRIx64, s->reload_snap.len > 0 ? "snapshot" : "truncate",
 		 (uint64_t)s->reload_zxid);
-	if (getenv("SIM_DEBUG") != NULL)
-		fprintf(stderr, "t=%llu server %u reload zxid 0x%llx snap %zu bytes (snaps 0x%llx 0x%llx)\n",
-			(unsigned long long)w->now_us, server + 1, (unsigned long long)s->reload_zxid, s->reload_snap.len,
-			(unsigned long long)s->snap_zxid[0], (unsigned long long)s->snap_zxid[1]);
 	sim_bytes_add(&s->durable, s->pending.p, s->pending.len);
 	s->pending.len = 0;
 	if (s->reload_snap.len > 0) {
