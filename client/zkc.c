@@ -13,6 +13,7 @@
 #define ZKC_OP_GETDATA 4
 #define ZKC_OP_SETDATA 5
 #define ZKC_OP_SYNC 9
+#define ZKC_OP_MULTI 14
 #define ZKC_OP_PING 11
 #define ZKC_OP_GETCHILDREN2 12
 #define ZKC_OP_SETWATCHES 101
@@ -549,6 +550,16 @@ int32_t zkc_set_data(struct zkc *c, const char *path, const void *data, size_t l
 	zkc_bytes(&b, data, len);
 	zkc_i32(&b, version);
 	xid = zkc_request(c, ZKC_OP_SETDATA, path, false, &b);
+	free(b.p);
+	return xid;
+}
+
+int32_t zkc_multi(struct zkc *c, const void *body, size_t len)
+{
+	struct zkc_buf b = {0};
+	int32_t xid;
+	zkc_add(&b, body, len);
+	xid = zkc_request(c, ZKC_OP_MULTI, NULL, false, &b);
 	free(b.p);
 	return xid;
 }

@@ -91,6 +91,9 @@ int32_t zkc_sync(struct zkc *c, const char *path);
 #define ZKC_WATCH_PERSISTENT_RECURSIVE 1
 int32_t zkc_add_watch(struct zkc *c, const char *path, int32_t mode);
 int32_t zkc_close_session(struct zkc *c);
+/* multi: body is the encoded MultiRequest (each op's header and record,
+ * then the closing header); the result's body is the MultiResponse. */
+int32_t zkc_multi(struct zkc *c, const void *body, size_t len);
 
 bool zkc_next_result(struct zkc *c, struct zkc_result *out);
 bool zkc_next_event(struct zkc *c, struct zkc_event *out);

@@ -1,5 +1,6 @@
 /* main.c: the paddock binary: `paddock server zoo.cfg`, `paddock status zoo.cfg`,
  * `paddock import ZK_DATADIR zoo.cfg`. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,12 @@ static void main_usage(FILE *f)
 		   "                                  --ensemble: an ensemble of K servers (3 by default), the last\n"
 		   "                                  O of them observing; --db records the run in SQLite\n"
 		   "                                  (reports/schema.sql)\n"
+		   "       paddock sim SCENARIO.lua [--seed N | --seeds A..B] [--db FILE] [--quiet]\n"
+		   "                                  run a Lua scenario (docs/scenarios.md) in the simulator on\n"
+		   "                                  each seed; exit 0 when every seed passed\n"
+		   "       paddock run SCENARIO.lua [--seed N] [--db FILE]\n"
+		   "                                  run a scenario against real `paddock server` processes on\n"
+		   "                                  127.0.0.1 (the verbs that make sense there)\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
 		   "                                  a zkCli-like shell (create [-s] [-e] [-c], ls, get, set, delete,\n"
 		   "                                  deleteall, stat, sync, addWatch);\n"
@@ -50,6 +57,8 @@ static void main_sim_assert_hook(const char *expr, const char *file, int line)
 	fflush(stderr);
 	_exit(127);
 }
+
+int scenario_cli(int argc, char **argv, bool real); /* scenario_cli.c */
 
 static int main_sim(int argc, char **argv)
 {
@@ -167,6 +176,11 @@ int main(int argc, char **argv)
 		main_usage(stdout);
 		return 0;
 	}
+	if (argc >= 3 && strcmp(argv[1], "sim") == 0 && strlen(argv[2]) > 4 &&
+	    strcmp(argv[2] + strlen(argv[2]) - 4, ".lua") == 0)
+		return scenario_cli(argc, argv, false);
+	if (argc >= 3 && strcmp(argv[1], "run") == 0)
+		return scenario_cli(argc, argv, true);
 	if (argc >= 2 && strcmp(argv[1], "sim") == 0)
 		return main_sim(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "shell") == 0)

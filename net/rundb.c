@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,22 @@ static int rundb_exec(sqlite3 *db, const char *sql, char *errmsg, size_t errmsg_
 		return -1;
 	}
 	return 0;
+}
+
+/* One timeline entry into the prepared events insert. */
+static int rundb_event(sqlite3_stmt *st, int64_t run_id, uint64_t at_us, int32_t server, const char *kind,
+		       const char *detail)
+{
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)at_us);
+	if (server > 0)
+		sqlite3_bind_int(st, 3, server);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_text(st, 4, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
 static const char *rundb_outcome(int exit_code)
@@ -150,20 +167,169 @@ int rundb_record_sim(const char *path, const struct sim_options *o, const struct
 	if (sqlite3_prepare_v2(db, "INSERT INTO events (run_id, at_us, server, kind, detail) VALUES (?, ?, ?, ?, ?)", -1,
 			       &st, NULL) != SQLITE_OK)
 		goto sqlerr;
-	for (i = 0; i < r->timeline_count; i++) {
-		const struct sim_note *n = &r->timeline[i];
+	for (i = 0; i < r->timeline_count; i++)
+		if (rundb_event(st, run_id, r->timeline[i].at_us, r->timeline[i].server, r->timeline[i].kind,
+				r->timeline[i].detail) != 0)
+			goto sqlerr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rundb_exec(db, "COMMIT", errmsg, errmsg_size) != 0)
+		goto done;
+	rc = 0;
+	goto done;
+sqlerr:
+	snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(db));
+done:
+	if (st != NULL)
+		sqlite3_finalize(st);
+	if (db != NULL)
+		sqlite3_close(db);
+	return rc;
+}
+
+static const char *rundb_scenario_outcome(int code)
+{
+	switch (code) {
+	case PDL_OK:
+		return "pass";
+	case PDL_FAILED:
+		return "failed";
+	case PDL_VIOLATION:
+		return "violation";
+	case PDL_UNSUPPORTED:
+		return "unsupported";
+	default:
+		return "script";
+	}
+}
+
+/* Binds and steps a prepared statement's values given as a format:
+ * i int64, d double, t text (NULL binds NULL). */
+static int rundb_row(sqlite3_stmt *st, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+	sqlite3_reset(st);
+	va_start(ap, fmt);
+	for (k = 0; fmt[k] != '\0'; k++) {
+		if (fmt[k] == 'i') {
+			sqlite3_bind_int64(st, k + 1, va_arg(ap, sqlite3_int64));
+		} else if (fmt[k] == 'd') {
+			sqlite3_bind_double(st, k + 1, va_arg(ap, double));
+		} else {
+			const char *t = va_arg(ap, const char *);
+			if (t != NULL)
+				sqlite3_bind_text(st, k + 1, t, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(st, k + 1);
+		}
+	}
+	va_end(ap);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int rundb_record_scenario(const char *path, const char *kind, uint64_t seed, const struct pdl_outcome *o,
+			  uint64_t wall_ms, const char *replay, char *errmsg, size_t errmsg_size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char params[256], started[32], digest[24];
+	time_t now = time(NULL);
+	struct tm tm;
+	int64_t run_id;
+	size_t i;
+	int rc = -1;
+	gmtime_r(&now, &tm);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(digest, sizeof(digest), "0x%016" PRIx64, o->digest);
+	snprintf(params, sizeof(params),
+		 "{\"servers\":%u,\"observers\":%u,\"tick_ms\":%u,\"init_limit\":%u,\"sync_limit\":%u,\"snap_count\":%u}",
+		 o->config.servers, o->config.observers, o->config.tick_ms, o->config.init_limit, o->config.sync_limit,
+		 o->config.snap_count);
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		snprintf(errmsg, errmsg_size, "cannot open %s: %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto done;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (rundb_exec(db, pd_schema_sql, errmsg, errmsg_size) != 0 ||
+	    rundb_exec(db, "BEGIN IMMEDIATE", errmsg, errmsg_size) != 0)
+		goto done;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO runs (started_at, kind, scenario, seed, commit_id, parameters, outcome, "
+			       "exit_code, message, digest, virtual_ms, wall_ms, replay) "
+			       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    rundb_row(st, "tttitttittiit", started, kind, o->name, (sqlite3_int64)seed, pd_build_commit(), params,
+		      rundb_scenario_outcome(o->code), (sqlite3_int64)o->code, o->code != PDL_OK ? o->message : NULL,
+		      digest, (sqlite3_int64)(o->virtual_us / 1000), (sqlite3_int64)wall_ms, replay) != 0)
+		goto sqlerr;
+	sqlite3_finalize(st);
+	st = NULL;
+	run_id = sqlite3_last_insert_rowid(db);
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO run_figures (run_id, name, value) VALUES (?, ?, ?)", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < o->figures_count; i++)
+		if (rundb_row(st, "itd", (sqlite3_int64)run_id, o->figures[i].name, o->figures[i].value) != 0)
+			goto sqlerr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO checks (run_id, name, held, step, message) VALUES (?, ?, ?, ?, ?)", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < o->checks_count; i++)
+		if (rundb_row(st, "itiss", (sqlite3_int64)run_id, o->checks[i].name, (sqlite3_int64)o->checks[i].held,
+			      o->checks[i].step, o->checks[i].message[0] != '\0' ? o->checks[i].message : NULL) != 0)
+			goto sqlerr;
+	/* a run that failed outside any expect (a violation, a script error) */
+	if (o->code != PDL_OK && o->code != PDL_FAILED &&
+	    rundb_row(st, "itiss", (sqlite3_int64)run_id, o->code == PDL_VIOLATION ? "safety" : "script",
+		      (sqlite3_int64)0, o->step, o->message) != 0)
+		goto sqlerr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO events (run_id, at_us, server, kind, detail) VALUES (?, ?, ?, ?, ?)", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < o->timeline_count; i++)
+		if (rundb_event(st, run_id, o->timeline[i].at_us, o->timeline[i].server, o->timeline[i].kind,
+				o->timeline[i].detail) != 0)
+			goto sqlerr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO operations (run_id, client, op, path, called_us, returned_us, err, zxid) "
+			       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < o->ops_count; i++) {
+		const struct pdl_op *op = &o->ops[i];
+		int k;
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, run_id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)n->at_us);
-		if (n->server > 0)
-			sqlite3_bind_int(st, 3, n->server);
-		else
-			sqlite3_bind_null(st, 3);
-		sqlite3_bind_text(st, 4, n->kind, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 5, n->detail, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, op->client);
+		sqlite3_bind_text(st, 3, op->op, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, op->path, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)op->called_us);
+		for (k = 6; k <= 8; k++)
+			sqlite3_bind_null(st, k);
+		if (op->returned_us != UINT64_MAX) {
+			sqlite3_bind_int64(st, 6, (sqlite3_int64)op->returned_us);
+			sqlite3_bind_int64(st, 7, op->err);
+			sqlite3_bind_int64(st, 8, op->zxid);
+		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto sqlerr;
 	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO throughput (run_id, at_ms, ok, failed) VALUES (?, ?, ?, ?)", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto sqlerr;
+	for (i = 0; i < o->buckets_count; i++)
+		if (rundb_row(st, "iiii", (sqlite3_int64)run_id, (sqlite3_int64)o->buckets[i].at_ms,
+			      (sqlite3_int64)o->buckets[i].ok, (sqlite3_int64)o->buckets[i].failed) != 0)
+			goto sqlerr;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rundb_exec(db, "COMMIT", errmsg, errmsg_size) != 0)

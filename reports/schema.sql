@@ -59,3 +59,13 @@ CREATE TABLE IF NOT EXISTS operations (
   err         INTEGER,
   zxid        INTEGER
 );
+
+-- Client throughput of a scenario run over virtual time, in 100 ms buckets (at_ms: the
+-- bucket's start); the background load and the scenario's own operations both count.
+CREATE TABLE IF NOT EXISTS throughput (
+  run_id INTEGER NOT NULL REFERENCES runs (id),
+  at_ms  INTEGER NOT NULL,
+  ok     INTEGER NOT NULL,                 -- operations answered without an error
+  failed INTEGER NOT NULL,                 -- answered with an error (CONNECTIONLOSS included)
+  PRIMARY KEY (run_id, at_ms)
+);

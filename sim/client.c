@@ -66,6 +66,44 @@ void sim_client_init(struct sim_world *w, struct sim_client *c, uint32_t id)
 	sim_client_schedule(w, c, 0, 20000);
 }
 
+/* A scenario's client (sim/script.c): a session on one server (pinned) or
+ * on the ensemble (it starts on server and moves on down the list). */
+void sim_client_init_scripted(struct sim_world *w, struct sim_client *c, uint32_t id, uint32_t server, bool pinned,
+			      int32_t timeout_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->server = server;
+	c->scripted = true;
+	c->pinned = pinned;
+	c->zk = zkc_new(1, timeout_ms, sim_client_ms(w));
+	if (c->zk == NULL)
+		abort();
+	w->res->sessions++;
+	sim_client_schedule(w, c, 0, 1000);
+}
+
+void sim_client_flush_out(struct sim_world *w, struct sim_client *c)
+{
+	if (!c->killed && w->clients[c->id].paused_until_us <= w->now_us)
+		sim_client_flush(w, c);
+}
+
+static void sim_client_lost(struct sim_world *w, struct sim_client *c);
+
+/* The client's process dies: its connection goes, nothing closes the
+ * session, and what it had in flight is lost. */
+void sim_client_kill(struct sim_world *w, struct sim_client *c)
+{
+	if (c->killed)
+		return;
+	if (c->conn != 0) {
+		sim_client_close(w, c->conn - 1);
+		sim_client_lost(w, c);
+	}
+	c->killed = true;
+}
+
 void sim_client_free(struct sim_client *c)
 {
 	zkc_free(c->zk);
@@ -151,7 +189,7 @@ static void sim_client_drain(struct sim_world *w, struct sim_client *c);
 static void sim_client_lost(struct sim_world *w, struct sim_client *c)
 {
 	c->conn = 0;
-	if (w->opt.ensemble)
+	if (w->opt.ensemble && !c->pinned)
 		c->server = (c->server + 1) % w->opt.servers; /* the next server in its list */
 	c->hdr_have = 0;
 	c->body_left = 0;
@@ -164,6 +202,14 @@ void sim_client_wake(struct sim_world *w, struct sim_client *c)
 {
 	uint32_t server;
 	uint64_t now_ms = sim_client_ms(w);
+	if (c->scripted && (c->killed || zkc_state(c->zk) == ZKC_EXPIRED || zkc_state(c->zk) == ZKC_CLOSED)) {
+		/* a scenario's client is not renewed: the scenario sees it end */
+		if (!c->killed && c->conn != 0) {
+			sim_client_close(w, c->conn - 1);
+			sim_client_lost(w, c);
+		}
+		return;
+	}
 	if (c->zk == NULL || zkc_state(c->zk) == ZKC_EXPIRED) {
 		if (c->zk != NULL && c->conn != 0) { /* the server closes it; do not wait */
 			sim_client_close(w, c->conn - 1);
@@ -182,7 +228,7 @@ void sim_client_wake(struct sim_world *w, struct sim_client *c)
 		if (c->conn != 0 && w->conns[c->conn - 1].open)
 			zkc_on_connected(c->zk, now_ms);
 	}
-	if (c->conn != 0 && zkc_state(c->zk) == ZKC_CONNECTED) {
+	if (c->conn != 0 && zkc_state(c->zk) == ZKC_CONNECTED && !c->scripted) {
 		if (w->opt.faults && !w->calm && sim_draw(w, 0, 999) == 0) {
 			/* now and then a client drops its connection and comes back */
 			sim_client_close(w, c->conn - 1);
@@ -345,6 +391,10 @@ static void sim_client_drain(struct sim_world *w, struct sim_client *c)
 {
 	struct zkc_event e;
 	struct zkc_result r;
+	if (c->scripted) {
+		w->attention = true; /* the scenario takes its results and events from zk */
+		return;
+	}
 	while (!w->stop && zkc_next_event(c->zk, &e))
 		sim_client_event(w, c, &e);
 	while (!w->stop && zkc_next_result(c->zk, &r))

@@ -45,6 +45,9 @@ struct sim_options {
 				  * the election only; no clients are served yet) */
 	uint32_t bugs;           /* SIM_BUG_*: planted driver bugs, to show the checkers fire */
 	bool timeline;           /* keep the run's faults, recoveries and role changes in result.timeline */
+	bool scripted;           /* a scenario drives the world (sim/script.c): no random clients, no
+				  * fault schedule, no calm; the scenario makes clients and faults */
+	uint32_t tick_ms;        /* the servers' tickTime (0: 2000) */
 };
 
 /* Bugs a test can plant in the world (never in a normal run) to prove that

@@ -300,7 +300,8 @@ static void sim_links_init(struct sim_world *w)
 				sim_dir_init(w, &w->peer_links[c][s].up);
 				sim_dir_init(w, &w->peer_links[c][s].down);
 			}
-	w->links = calloc((size_t)(w->opt.clients > 0 ? w->opt.clients : 1) * SIM_SERVERS_MAX, sizeof(*w->links));
+	w->links = calloc((size_t)(w->opt.scripted ? SIM_CLIENTS_MAX : w->opt.clients > 0 ? w->opt.clients : 1) * SIM_SERVERS_MAX,
+			  sizeof(*w->links));
 	if (w->links == NULL)
 		abort();
 	for (c = 0; c < w->opt.clients; c++)
@@ -916,8 +917,8 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 	size_t off = 0;
 	int n;
 	struct pd_allocator al = {sim_alloc, sim_free, NULL};
-	n = snprintf(text, sizeof(text), "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/sim/%u\nsnapCount=%u\n",
-		     server, w->opt.snap_count);
+	n = snprintf(text, sizeof(text), "tickTime=%u\ninitLimit=10\nsyncLimit=5\ndataDir=/sim/%u\nsnapCount=%u\n",
+		     w->opt.tick_ms, server, w->opt.snap_count);
 	if (w->opt.ensemble) {
 		uint32_t k;
 		for (k = 0; k < w->opt.servers && n < (int)sizeof(text) - 64; k++)
@@ -1056,25 +1057,48 @@ static void sim_server_down(struct sim_world *w, uint32_t server)
 	}
 }
 
-static void sim_server_crash(struct sim_world *w, uint32_t server)
+/* how: 0 the unsynced writes survive, 1 they are lost, 2 torn at a drawn
+ * byte; -1 draws one of the three. */
+static void sim_server_crash_how(struct sim_world *w, uint32_t server, int how)
 {
 	struct sim_server *s = &w->servers[server];
-	uint64_t how;
 	if (!s->up)
 		return;
 	w->res->crashes++;
-	sim_note(w, server + 1, "crash", "%s", "the process dies");
+	sim_note(w, server + 1, how == 2 ? "torn_write" : "crash", "%s",
+		 how == 2 ? "the process dies writing: the unsynced tail is torn" : "the process dies");
 	if ((w->opt.bugs & SIM_BUG_LOSE_SYNCED) && s->last_sync_len <= s->durable.len)
 		s->durable.len -= s->last_sync_len; /* planted: synced data lost */
 	/* what was not synced: kept, dropped, or torn */
-	how = sim_draw(w, 0, 2);
+	if (how < 0)
+		how = (int)sim_draw(w, 0, 2);
 	if (how == 0)
 		sim_bytes_add(&s->durable, s->pending.p, s->pending.len);
 	else if (how == 2 && s->pending.len > 0)
 		sim_bytes_add(&s->durable, s->pending.p, (size_t)sim_draw(w, 0, s->pending.len));
 	sim_server_down(w, server);
 	s->reload_leader = 0;
-	sim_schedule(w, w->now_us + sim_draw(w, 50000, 500000), SIM_EV_RESTART, server, 0, 0, NULL, 0);
+	if (!w->opt.scripted) /* a scenario restarts it itself */
+		sim_schedule(w, w->now_us + sim_draw(w, 50000, 500000), SIM_EV_RESTART, server, 0, 0, NULL, 0);
+}
+
+static void sim_server_crash(struct sim_world *w, uint32_t server)
+{
+	sim_server_crash_how(w, server, -1);
+}
+
+/* The disk is replaced by an empty one (epoch files included). */
+static void sim_server_wipe(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	s->durable.len = 0;
+	s->snap[0].len = s->snap[1].len = 0;
+	s->snap_zxid[0] = s->snap_zxid[1] = 0;
+	s->epochs[PD_EPOCH_ACCEPTED] = s->epochs[PD_EPOCH_CURRENT] = 0;
+	s->epoch_ghost[PD_EPOCH_ACCEPTED] = s->epoch_ghost[PD_EPOCH_CURRENT] = 0;
+	s->wiped = true;
+	w->res->wipes++;
+	sim_note(w, server + 1, "wipe", "its disk is replaced by an empty one");
 }
 
 /* A learner told to drop its state (PD_FX_RELOAD): what it wrote is kept
@@ -1670,14 +1694,7 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 			 * included); the others still hold what it had acked */
 			w->wipe_at_us = 0;
 			sim_server_crash(w, e->a);
-			s->durable.len = 0;
-			s->snap[0].len = s->snap[1].len = 0;
-			s->snap_zxid[0] = s->snap_zxid[1] = 0;
-			s->epochs[PD_EPOCH_ACCEPTED] = s->epochs[PD_EPOCH_CURRENT] = 0;
-			s->epoch_ghost[PD_EPOCH_ACCEPTED] = s->epoch_ghost[PD_EPOCH_CURRENT] = 0;
-			s->wiped = true;
-			w->res->wipes++;
-			sim_note(w, e->a + 1, "wipe", "its disk is replaced by an empty one");
+			sim_server_wipe(w, e->a);
 		} else {
 			sim_server_crash(w, e->a);
 		}
@@ -1753,99 +1770,128 @@ void sim_options_default(struct sim_options *o)
 	o->snap_count = 400;
 }
 
-void sim_run(const struct sim_options *opt, struct sim_result *r)
+/* Sets a world up: servers booted, clients made (a scripted world starts
+ * with none: the scenario makes them), the fault schedule drawn. */
+static void sim_world_setup(struct sim_world *w, const struct sim_options *opt, struct sim_result *r)
 {
-	struct sim_world w;
-	struct sim_event e;
 	uint32_t i;
 	memset(r, 0, sizeof(*r));
-	memset(&w, 0, sizeof(w));
-	w.opt = *opt;
-	if (w.opt.servers == 0 || w.opt.servers > SIM_SERVERS_MAX)
-		w.opt.servers = 1;
-	if (w.opt.clients > SIM_CLIENTS_MAX)
-		w.opt.clients = SIM_CLIENTS_MAX;
-	if (!w.opt.ensemble || w.opt.observers >= w.opt.servers)
-		w.opt.observers = w.opt.ensemble ? w.opt.servers - 1 : 0;
-	if (w.opt.latency_us_max < 20)
-		w.opt.latency_us_max = 20;
-	if (w.opt.fsync_us_max < 50)
-		w.opt.fsync_us_max = 50;
-	w.res = r;
-	w.digest = 0xcbf29ce484222325ULL ^ opt->seed;
-	pd_prng_seed(&w.prng, opt->seed);
+	memset(w, 0, sizeof(*w));
+	w->opt = *opt;
+	if (w->opt.servers == 0 || w->opt.servers > SIM_SERVERS_MAX)
+		w->opt.servers = 1;
+	if (w->opt.clients > SIM_CLIENTS_MAX)
+		w->opt.clients = SIM_CLIENTS_MAX;
+	if (w->opt.scripted) {
+		w->opt.faults = false; /* the scenario is the fault schedule */
+		w->opt.clients = 0;
+	}
+	if (!w->opt.ensemble || w->opt.observers >= w->opt.servers)
+		w->opt.observers = w->opt.ensemble ? w->opt.servers - 1 : 0;
+	if (w->opt.latency_us_max < 20)
+		w->opt.latency_us_max = 20;
+	if (w->opt.fsync_us_max < 50)
+		w->opt.fsync_us_max = 50;
+	if (w->opt.tick_ms == 0)
+		w->opt.tick_ms = 2000;
+	w->res = r;
+	w->digest = 0xcbf29ce484222325ULL ^ opt->seed;
+	pd_prng_seed(&w->prng, opt->seed);
 	/* swarm: half the seeds crash servers often, half seldom (so that
 	 * sessions can outlive a stall and expire between restarts) */
-	w.crash_gap_us = sim_draw(&w, 0, 1) == 0 ? 8000000 : 25000000;
+	w->crash_gap_us = sim_draw(w, 0, 1) == 0 ? 8000000 : 25000000;
 	/* ensemble: half the seeds replace one server's disk with an empty one, once */
-	if (w.opt.ensemble && w.opt.faults && sim_draw(&w, 0, 1) == 0)
-		w.wipe_at_us = sim_draw(&w, 2000000, w.opt.duration_ms * 1000 / 2);
-	for (i = 0; i < w.opt.servers && !w.stop; i++) {
-		struct sim_server *s = &w.servers[i];
-		if (w.opt.faults) {
-			s->offset_ms = (int64_t)sim_draw(&w, 0, 4000) - 2000;
-			s->drift_ppm = (int32_t)sim_draw(&w, 0, 2000) - 1000;
-			sim_schedule(&w, sim_draw(&w, 1000000, w.crash_gap_us - 2000000), SIM_EV_CRASH, i, 0, 0, NULL, 0);
+	if (w->opt.ensemble && w->opt.faults && sim_draw(w, 0, 1) == 0)
+		w->wipe_at_us = sim_draw(w, 2000000, w->opt.duration_ms * 1000 / 2);
+	for (i = 0; i < w->opt.servers && !w->stop; i++) {
+		struct sim_server *s = &w->servers[i];
+		if (w->opt.faults) {
+			s->offset_ms = (int64_t)sim_draw(w, 0, 4000) - 2000;
+			s->drift_ppm = (int32_t)sim_draw(w, 0, 2000) - 1000;
+			sim_schedule(w, sim_draw(w, 1000000, w->crash_gap_us - 2000000), SIM_EV_CRASH, i, 0, 0, NULL, 0);
 		}
-		sim_server_boot(&w, i);
+		sim_server_boot(w, i);
 	}
-	w.clients = calloc(w.opt.clients > 0 ? w.opt.clients : 1, sizeof(*w.clients));
-	if (w.clients == NULL)
+	w->clients = calloc(w->opt.scripted ? SIM_CLIENTS_MAX : w->opt.clients > 0 ? w->opt.clients : 1,
+			    sizeof(*w->clients));
+	if (w->clients == NULL)
 		abort();
-	sim_links_init(&w);
-	for (i = 0; i < w.opt.clients; i++)
-		sim_client_init(&w, &w.clients[i], i);
-	if (w.opt.faults)
-		sim_schedule(&w, sim_draw(&w, 200000, 2000000), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
-	sim_schedule(&w, w.opt.duration_ms * 1000, SIM_EV_CALM, 0, 0, 0, NULL, 0);
-	while (!w.stop && sim_pop(&w, &e)) {
-		if (e.at_us > (w.opt.duration_ms + w.opt.liveness_ms) * 1000) {
-			free(e.data);
-			break;
-		}
-		w.now_us = e.at_us;
-		r->events++;
-		sim_dispatch(&w, &e);
+	sim_links_init(w);
+	for (i = 0; i < w->opt.clients; i++)
+		sim_client_init(w, &w->clients[i], i);
+	if (w->opt.faults)
+		sim_schedule(w, sim_draw(w, 200000, 2000000), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
+	if (!w->opt.scripted)
+		sim_schedule(w, w->opt.duration_ms * 1000, SIM_EV_CALM, 0, 0, 0, NULL, 0);
+}
+
+bool sim_world_advance(struct sim_world *w, uint64_t until_us)
+{
+	struct sim_event e;
+	while (!w->stop && w->heap_len > 0 && w->heap[0].at_us <= until_us && sim_pop(w, &e)) {
+		w->now_us = e.at_us;
+		w->res->events++;
+		sim_dispatch(w, &e);
 		free(e.data);
+		if (w->attention) { /* the scenario looks before time goes on */
+			w->attention = false;
+			return !w->stop;
+		}
 	}
-	if (!w.stop && w.opt.liveness_ms > 0) {
-		w.now_us = (w.opt.duration_ms + w.opt.liveness_ms) * 1000;
-		sim_check_liveness(&w);
-		if (w.opt.ensemble)
-			sim_check_election(&w);
-		if (w.opt.ensemble)
-			sim_check_digests(&w);
+	if (!w->stop && until_us > w->now_us)
+		w->now_us = until_us;
+	return !w->stop;
+}
+
+/* The end of a run: the liveness checks (after the calm), then every
+ * acknowledged write, ephemeral, sequential name and history. */
+static void sim_world_finish(struct sim_world *w)
+{
+	uint32_t i;
+	if (!w->stop && w->opt.liveness_ms > 0) {
+		w->now_us = (w->opt.duration_ms + w->opt.liveness_ms) * 1000;
+		sim_check_liveness(w);
+		if (w->opt.ensemble)
+			sim_check_election(w);
+		if (w->opt.ensemble)
+			sim_check_digests(w);
 	}
 	/* at the end, every acknowledged write on every server that is up
 	 * (in an ensemble: on the leader, which has applied every commit) */
-	for (i = 0; i < w.acked_count && !w.stop; i++) {
-		uint32_t at = w.acked[i].server;
-		if (w.opt.ensemble) {
-			if (w.res->leader == 0 || !w.servers[w.res->leader - 1].up)
+	for (i = 0; i < w->acked_count && !w->stop; i++) {
+		uint32_t at = w->acked[i].server;
+		if (w->opt.ensemble) {
+			if (w->res->leader == 0 || !w->servers[w->res->leader - 1].up)
 				break;
-			at = (uint32_t)w.res->leader - 1;
-			w.acked[i].server = at;
+			at = (uint32_t)w->res->leader - 1;
+			w->acked[i].server = at;
 		}
-		if (w.servers[at].up)
-			sim_check_acked(&w, at, &w.acked[i]);
+		if (w->servers[at].up)
+			sim_check_acked(w, at, &w->acked[i]);
 	}
-	for (i = 0; i < w.opt.servers && !w.stop; i++)
-		if (w.servers[i].up)
-			sim_check_ephemerals(&w, i);
-	if (!w.stop)
-		sim_check_sequential(&w);
-	if (!w.stop)
-		sim_check_histories(&w);
-	r->virtual_ms = w.now_us / 1000;
-	r->acked_writes = w.acked_count;
-	r->digest = w.digest;
-	/* tear down: every byte back */
-	while (sim_pop(&w, &e))
+	for (i = 0; i < w->opt.servers && !w->stop; i++)
+		if (w->servers[i].up)
+			sim_check_ephemerals(w, i);
+	if (!w->stop)
+		sim_check_sequential(w);
+	if (!w->stop)
+		sim_check_histories(w);
+}
+
+/* Tears a world down: every byte back. */
+static void sim_world_teardown(struct sim_world *w)
+{
+	struct sim_event e;
+	uint32_t i;
+	w->res->virtual_ms = w->now_us / 1000;
+	w->res->acked_writes = w->acked_count;
+	w->res->digest = w->digest;
+	while (sim_pop(w, &e))
 		free(e.data);
-	for (i = 0; i < w.opt.servers; i++) {
-		struct sim_server *s = &w.servers[i];
+	for (i = 0; i < w->opt.servers; i++) {
+		struct sim_server *s = &w->servers[i];
 		if (s->node != NULL) {
-			sim_collect(&w, s);
+			sim_collect(w, s);
 			pd_effects_free(s->node, &s->fx);
 			pd_node_destroy(s->node);
 		}
@@ -1857,29 +1903,149 @@ void sim_run(const struct sim_options *opt, struct sim_result *r)
 		free(s->reload_snap.p);
 		free(s->conn_of_core);
 	}
-	for (i = 0; i < w.opt.clients; i++)
-		sim_client_free(&w.clients[i]);
-	free(w.clients);
-	free(w.links);
-	for (i = 0; i < w.conn_count; i++) {
+	for (i = 0; i < w->opt.clients; i++)
+		sim_client_free(&w->clients[i]);
+	free(w->clients);
+	free(w->links);
+	for (i = 0; i < w->conn_count; i++) {
 		uint32_t d;
 		size_t k;
 		for (d = 0; d < 2; d++) {
-			for (k = 0; k < w.conns[i].stash_len[d]; k++)
-				free(w.conns[i].stash[d][k].data);
-			free(w.conns[i].stash[d]);
+			for (k = 0; k < w->conns[i].stash_len[d]; k++)
+				free(w->conns[i].stash[d][k].data);
+			free(w->conns[i].stash[d]);
 		}
 	}
-	free(w.conns);
-	free(w.ghost_zxid);
-	free(w.ghost_hash);
-	free(w.acked);
-	free(w.heap);
-	free(w.seq_names);
+	free(w->conns);
+	free(w->ghost_zxid);
+	free(w->ghost_hash);
+	free(w->acked);
+	free(w->heap);
+	free(w->seq_names);
 	{
 		uint32_t k;
 		for (i = 0; i < SIM_SERVERS_MAX; i++)
 			for (k = 0; k < SIM_KEYS; k++)
-				free(w.hist[i][k].ops);
+				free(w->hist[i][k].ops);
 	}
+}
+
+void sim_run(const struct sim_options *opt, struct sim_result *r)
+{
+	struct sim_world *w = malloc(sizeof(*w));
+	if (w == NULL)
+		abort();
+	sim_world_setup(w, opt, r);
+	sim_world_advance(w, (w->opt.duration_ms + w->opt.liveness_ms) * 1000);
+	sim_world_finish(w);
+	sim_world_teardown(w);
+	free(w);
+}
+
+struct sim_world *sim_world_open(const struct sim_options *opt, struct sim_result *r)
+{
+	struct sim_world *w = malloc(sizeof(*w));
+	if (w == NULL)
+		abort();
+	sim_world_setup(w, opt, r);
+	return w;
+}
+
+void sim_world_close(struct sim_world *w)
+{
+	sim_world_teardown(w);
+	free(w);
+}
+
+/* --- the scenario's verbs (sim/script.c) --- */
+
+void sim_world_crash(struct sim_world *w, uint32_t server, bool torn)
+{
+	sim_server_crash_how(w, server, torn ? 2 : -1);
+}
+
+void sim_world_restart(struct sim_world *w, uint32_t server)
+{
+	if (w->servers[server].up)
+		return;
+	sim_note(w, server + 1, "restart", "%s", "from its disk");
+	sim_server_boot(w, server);
+}
+
+void sim_world_wipe(struct sim_world *w, uint32_t server)
+{
+	if (!w->servers[server].up)
+		sim_server_wipe(w, server);
+}
+
+void sim_world_cut(struct sim_world *w, uint32_t a, uint32_t b)
+{
+	sim_peer_block(w, a, b, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
+	w->res->peer_partitions++;
+}
+
+void sim_world_cut_clients(struct sim_world *w, uint32_t server)
+{
+	if (w->opt.clients > 0)
+		sim_block(w, SIM_ALL_CLIENTS, server, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
+	w->res->partitions++;
+}
+
+/* Every cut and clog ends (the calm without its liveness phase). */
+void sim_world_heal_all(struct sim_world *w)
+{
+	uint32_t c, s;
+	for (c = 0; c < w->opt.servers; c++)
+		for (s = 0; s < w->opt.servers; s++) {
+			w->peer_links[c][s].up.blocked = 0;
+			w->peer_links[c][s].down.blocked = 0;
+			w->peer_links[c][s].up.clog_until_us = 0;
+			w->peer_links[c][s].down.clog_until_us = 0;
+		}
+	for (c = 0; c < w->opt.clients; c++)
+		for (s = 0; s < w->opt.servers; s++) {
+			struct sim_link *l = sim_link_of(w, c, s);
+			l->up.blocked = 0;
+			l->down.blocked = 0;
+			l->up.clog_until_us = 0;
+			l->down.clog_until_us = 0;
+		}
+}
+
+/* Nothing reaches the server, from peers or clients, until then; what
+ * was held back arrives at once. */
+void sim_world_clog(struct sim_world *w, uint32_t server, uint64_t us)
+{
+	uint64_t until = w->now_us + us;
+	uint32_t k;
+	for (k = 0; k < w->opt.servers; k++) {
+		if (k == server)
+			continue;
+		if (w->peer_links[k][server].up.clog_until_us < until)
+			w->peer_links[k][server].up.clog_until_us = until;
+		if (w->peer_links[server][k].down.clog_until_us < until)
+			w->peer_links[server][k].down.clog_until_us = until;
+	}
+	for (k = 0; k < w->opt.clients; k++) {
+		struct sim_link *l = sim_link_of(w, k, server);
+		if (l->up.clog_until_us < until)
+			l->up.clog_until_us = until;
+	}
+	w->res->clogs++;
+}
+
+void sim_world_check_digests(struct sim_world *w)
+{
+	sim_check_digests(w);
+}
+
+void sim_dir_setup(struct sim_world *w, struct sim_link *l)
+{
+	sim_dir_init(w, &l->up);
+	sim_dir_init(w, &l->down);
+}
+
+struct sim_link *sim_world_link(struct sim_world *w, uint32_t client, uint32_t server)
+{
+	return sim_link_of(w, client, server);
 }

@@ -191,6 +191,9 @@ struct sim_client {
 	uint8_t hdr[4];     /* framing of the incoming bytes, so each frame's */
 	uint32_t hdr_have;  /* result or event is checked in arrival order */
 	uint32_t body_left;
+	bool scripted;      /* a scenario's client: no workload; results stay in zk for the scenario */
+	bool pinned;        /* scripted: stays with its one server */
+	bool killed;        /* scripted: its process died */
 };
 
 /* An acknowledged create that must survive every crash. */
@@ -234,6 +237,7 @@ struct sim_world {
 	size_t ghost_count;
 	uint32_t epoch_leader[4096]; /* ghost: the sid that established each epoch (ensemble), 0 = none */
 	uint64_t wipe_at_us; /* ensemble: the first crash after this wipes the disk (0: none) */
+	bool attention;   /* a scripted client got something: the scenario should look */
 	bool calm;        /* the liveness phase: no new faults */
 	uint64_t calm_us; /* when it began */
 	bool stop;
@@ -259,7 +263,28 @@ void sim_record_sequential(struct sim_world *w, uint32_t server, uint64_t number
 size_t sim_history_add(struct sim_world *w, uint32_t server, uint32_t key, enum lin_kind kind, uint64_t value);
 void sim_bytes_add(struct sim_bytes *b, const void *p, size_t len);
 
+/* Scripted worlds (sim/script.c): events up to until_us; false once a
+ * checker stopped the world. */
+struct sim_world *sim_world_open(const struct sim_options *opt, struct sim_result *r);
+bool sim_world_advance(struct sim_world *w, uint64_t until_us);
+void sim_world_close(struct sim_world *w);
+/* The scenario's faults. */
+void sim_world_crash(struct sim_world *w, uint32_t server, bool torn);
+void sim_world_restart(struct sim_world *w, uint32_t server);
+void sim_world_wipe(struct sim_world *w, uint32_t server);
+void sim_world_cut(struct sim_world *w, uint32_t a, uint32_t b);  /* two servers, both ways */
+void sim_world_cut_clients(struct sim_world *w, uint32_t server); /* a server from every client */
+void sim_world_heal_all(struct sim_world *w);
+void sim_world_clog(struct sim_world *w, uint32_t server, uint64_t us);
+void sim_world_check_digests(struct sim_world *w);
+void sim_dir_setup(struct sim_world *w, struct sim_link *l); /* a new client link's latencies */
+struct sim_link *sim_world_link(struct sim_world *w, uint32_t client, uint32_t server);
+
 /* client.c */
+void sim_client_init_scripted(struct sim_world *w, struct sim_client *c, uint32_t id, uint32_t server, bool pinned,
+			      int32_t timeout_ms);
+void sim_client_flush_out(struct sim_world *w, struct sim_client *c);
+void sim_client_kill(struct sim_world *w, struct sim_client *c);
 void sim_client_init(struct sim_world *w, struct sim_client *c, uint32_t id);
 void sim_client_wake(struct sim_world *w, struct sim_client *c);
 void sim_client_data(struct sim_world *w, struct sim_client *c, const uint8_t *p, size_t len);
