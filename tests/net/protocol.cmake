@@ -7,3 +7,5 @@ pd_add_py_test(disk_full SCRIPT tests/net/test_disk_full.py LABELS net TIMEOUT 1
 pd_add_py_test(ensemble SCRIPT tests/net/test_ensemble.py LABELS net TIMEOUT 300)
 # Simulator runs recorded in SQLite (--db), and their replay commands.
 pd_add_py_test(sim_run_records SCRIPT tests/net/test_rundb.py LABELS sim TIMEOUT 300)
+# Every Lua scenario (scenarios/) over 100 simulator seeds, recorded in SQLite; failure messages.
+pd_add_py_test(scenarios_sim SCRIPT tests/net/test_scenarios.py LABELS sim TIMEOUT 900)
