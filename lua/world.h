@@ -53,7 +53,8 @@ enum pdw_fault_kind {
 	PDW_PARTITION,      /* the servers in different groups cannot reach each other */
 	PDW_ISOLATE,        /* one server cut off from every other server and every client */
 	PDW_HEAL,           /* every partition, isolation and clog ends */
-	PDW_SKEW,           /* a server's clock jumps by ms (may be negative) */
+	PDW_SKEW,           /* a server's wall clock jumps by ms (either way); its monotonic
+			     * clock, which never goes back, leaps forward when ms > 0 */
 	PDW_CLOG,           /* a server hears nothing (peers and clients) for ms, then all at once */
 	PDW_DISK_FULL,      /* a server's disk refuses writes for ms */
 	PDW_WIPE,           /* a down server's disk is replaced by an empty one (sim) */

@@ -1,5 +1,5 @@
 -- election_storm.lua: five servers through a storm of leader crashes, isolations,
--- partitions and restarts, round after round.  After each round the faults heal and
+-- partitions, clogged leaders, clock jumps and restarts, round after round.  After each round the faults heal and
 -- the ensemble must elect one leader that every server follows; writes acknowledged
 -- along the way all survive.  The world checks all along that no epoch ever has two
 -- leaders and that a zxid never names two different txns.
@@ -23,7 +23,7 @@ local worst = 0
 for round = 1, ROUNDS do
   step("round " .. round)
   local l = leader()
-  local move = random(1, 4)
+  local move = random(1, 6)
   local down = {}
   if move == 1 and l then
     crash(l); down[#down + 1] = l
@@ -36,10 +36,15 @@ for round = 1, ROUNDS do
       for i = 1, 5 do if i ~= a and i ~= b then rest[#rest + 1] = i end end
       return rest
     end)()) end
-  else
+  elseif move == 4 then
     local a = random(1, 5)
     crash(a); down[#down + 1] = a
     if l and l ~= a then crash(l); down[#down + 1] = l end
+  elseif move == 5 and l then
+    clog(l, random(500, 4000))       -- the leader hears nothing for a while, then everything
+  else
+    skew(random(1, 5), random(-5000, 5000)) -- a server's clock jumps
+    if l then crash(l); down[#down + 1] = l end
   end
   sleep(random(100, 3000))
   heal()

@@ -153,7 +153,11 @@ static int script_fault(void *p, const struct pdw_fault *f, char *why, size_t wh
 		sim_note(w, 0, "heal", "every cut and clog ends");
 		break;
 	case PDW_SKEW:
-		w->servers[f->server - 1].offset_ms += f->ms;
+		/* the wall clock jumps either way (znode times); the monotonic
+		 * clock never goes back, but leaps forward as after a suspended VM */
+		w->servers[f->server - 1].wall_offset_ms += f->ms;
+		if (f->ms > 0)
+			w->servers[f->server - 1].offset_ms += f->ms;
 		sim_note(w, f->server, "skew", "its clock jumps %+" PRId64 " ms", f->ms);
 		break;
 	case PDW_CLOG:

@@ -597,7 +597,7 @@ static void sim_server_step(struct sim_world *w, uint32_t server, struct pd_even
 	struct sim_server *s = &w->servers[server];
 	int rc;
 	ev->now_ms = sim_server_now_ms(w, s);
-	ev->wall_ms = SIM_WALL_BASE_MS + (int64_t)ev->now_ms;
+	ev->wall_ms = SIM_WALL_BASE_MS + (int64_t)ev->now_ms + s->wall_offset_ms;
 	sim_mix(w, ((uint64_t)ev->type << 32) ^ ev->conn ^ ((uint64_t)server << 56));
 	if (ev->len > 0)
 		sim_mix_bytes(w, ev->data, ev->len);

@@ -140,6 +140,7 @@ struct sim_server {
 	/* clock */
 	int64_t offset_ms;
 	int32_t drift_ppm;
+	int64_t wall_offset_ms;  /* the wall clock's own jumps (a scenario's skew) */
 	uint64_t timer_gen;
 	/* the epoch files: durable values, and the last write's completion time */
 	uint64_t epochs[2];

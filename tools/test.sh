@@ -15,6 +15,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export ENS_SEEDS=${ENS_SEEDS:-100} # ensemble seeds under the sanitizers (the normal build runs 2000)
+  export SCENARIO_SEEDS=${SCENARIO_SEEDS:-30} # seeds per scenario under the sanitizers (the normal build runs 100)
   ctest --test-dir build-asan --output-on-failure -LE 'kazoo|diff|bench'
 elif [ "${1:-}" = "--fuzz" ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPD_FUZZ=ON >/dev/null
