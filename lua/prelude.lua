@@ -357,8 +357,15 @@ function Client:multi(ops)
   local r, e = await(self, pd.multi(self.id, enc))
   if not r then return nil, e end
   local results = r.results or {}
-  for _, x in ipairs(results) do x.error = x.err ~= 0 and errname(x.err) or nil end
+  local cause -- a failed multi marks the other ops RUNTIMEINCONSISTENCY, the culprit with its own error
+  for _, x in ipairs(results) do
+    if x.err ~= 0 then
+      x.error = errname(x.err)
+      if cause == nil or cause == "RUNTIMEINCONSISTENCY" then cause = x.error end
+    end
+  end
   if r.err ~= 0 then return nil, errname(r.err), results end
+  if cause then return nil, cause, results end
   return results
 end
 
