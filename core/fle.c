@@ -163,7 +163,12 @@ void pd_fle_look(struct pd_fle *f, uint64_t now_ms, uint64_t current_epoch, pd_z
 	fle_broadcast(f);
 	f->wait_ms = PD_FLE_FINALIZE_MS;
 	f->resend_at_ms = now_ms + f->wait_ms;
-	f->finalize_at_ms = 0;
+	/* ZooKeeper delivers a server's notifications to itself too: when its
+	 * own vote is a quorum (the only voter, beside observers) it decides
+	 * after finalizeWait with nothing heard */
+	f->finalize_at_ms = f->voter && !f->untrusted && fle_quorum(f, f->recv, f->recv_count, &f->prop)
+				    ? now_ms + PD_FLE_FINALIZE_MS
+				    : 0;
 	if (f->early_count > 0) {
 		uint32_t i, n = f->early_count;
 		f->early_count = 0;

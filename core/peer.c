@@ -253,6 +253,8 @@ static void peer_learner_dial(struct pd_node *node)
 	peer_dial(node, PD_PLANE_QUORUM, e->leader);
 }
 
+static void peer_leader_decide_epoch(struct pd_node *node);
+
 /* Sends what election produced, and takes its decision. */
 static void peer_after_fle(struct pd_node *node)
 {
@@ -276,6 +278,10 @@ static void peer_after_fle(struct pd_node *node)
 		e->epoch_decided = false;
 		e->epoch_candidate = e->epochs[PD_EPOCH_ACCEPTED] + 1;
 		e->learner_count = 0;
+		/* the only voter (beside observers) is a quorum by itself, as in
+		 * ZooKeeper, where the leader counts itself among the connecting
+		 * followers first */
+		peer_leader_decide_epoch(node);
 	} else {
 		e->lconn = 0;
 		e->dial_tries = 0;
@@ -412,6 +418,18 @@ void peer_leader_try_establish(struct pd_node *node)
 	peer_write_epoch(node, PD_EPOCH_CURRENT, e->epoch);
 }
 
+/* The new epoch is decided once a quorum (the leader included) has said
+ * which epochs it accepted; it is promised before it is told. */
+static void peer_leader_decide_epoch(struct pd_node *node)
+{
+	struct node_ens *e = node->ens;
+	if (e->epoch_decided || !peer_leader_quorum(e, false))
+		return;
+	e->epoch_decided = true;
+	e->epoch = e->epoch_candidate;
+	peer_write_epoch(node, PD_EPOCH_ACCEPTED, e->epoch);
+}
+
 static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const struct pd_qp *qp)
 {
 	struct node_ens *e = node->ens;
@@ -441,12 +459,7 @@ static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const
 		if (!e->epoch_decided) {
 			if (l->accepted + 1 > e->epoch_candidate && !l->observer)
 				e->epoch_candidate = l->accepted + 1;
-			if (peer_leader_quorum(e, false)) {
-				/* the new epoch is decided; it is promised before it is told */
-				e->epoch_decided = true;
-				e->epoch = e->epoch_candidate;
-				peer_write_epoch(node, PD_EPOCH_ACCEPTED, e->epoch);
-			}
+			peer_leader_decide_epoch(node);
 		} else if (e->epochs[PD_EPOCH_ACCEPTED] == e->epoch) {
 			peer_send_leaderinfo(node, l);
 		}
@@ -805,6 +818,7 @@ void peer_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t
 		for (i = 0; i < e->learner_count; i++)
 			if (e->learners[i].sid != 0)
 				peer_send_leaderinfo(node, &e->learners[i]);
+		peer_leader_try_establish(node); /* the only voter acks its own epoch */
 	} else if (e->role == PD_PEER_LEADING && which == PD_EPOCH_CURRENT) {
 		e->established = true;
 		e->next_ping_ms = node->now_ms;

@@ -5,7 +5,7 @@
 #                                 tool, sim, fuzz and net tests (the slow kazoo/diff groups excluded)
 #   tools/test.sh --fuzz          build the libFuzzer target with clang in build-fuzz/ and run
 #                                 the fuzz group there (corpus replay + a deterministic bounded
-#                                 fuzzing run: seed 1, 100,000 inputs)
+#                                 fuzzing run: seed 1, 100,000 inputs; the peer target: 50,000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -19,7 +19,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   ctest --test-dir build-asan --output-on-failure -LE 'kazoo|diff|bench'
 elif [ "${1:-}" = "--fuzz" ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPD_FUZZ=ON >/dev/null
-  cmake --build build-fuzz -j"$jobs" --target fuzz_request fuzz_replay_corpus
+  cmake --build build-fuzz -j"$jobs" --target fuzz_request fuzz_replay_corpus fuzz_peer fuzz_replay_peer
   ctest --test-dir build-fuzz --output-on-failure -L fuzz
 else
   ctest --test-dir build --output-on-failure

@@ -139,6 +139,12 @@ class ScenarioTest(unittest.TestCase):
         self.assertEqual(again.returncode, 1)
         self.assertEqual(again.stdout.strip(), p.stdout.strip())
 
+    def test_lone_voter_leads(self):
+        # one voter and two observers: the voter is a quorum by itself (a fix this test keeps)
+        p = paddock("sim", os.path.join(HERE, "scenarios", "lone_voter.lua"), "--seeds", "1..20", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("20 passed, 0 failed", p.stdout)
+
     def test_script_mistake_and_bad_arguments(self):
         script = os.path.join(HERE, "scenarios", "script_error.lua")
         p = paddock("sim", script, "--seed", "1")
