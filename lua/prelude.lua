@@ -111,6 +111,7 @@ end
 
 -- Waits for pred() (up to timeout_ms) and fails the scenario if it never holds.
 function eventually(pred, timeout_ms, what)
+  timeout_ms = timeout_ms or REQUEST_TIMEOUT_MS
   local ok = wait_until(pred, timeout_ms)
   what = what or "a condition to hold in time"
   pd.check(what, ok, step_name, ok and "" or ("not within " .. tostring(timeout_ms) .. " ms"))
@@ -229,15 +230,28 @@ end
 
 -- Faults ---------------------------------------------------------------------------
 
-function crash(i) ensure() pd.fault("crash", i) end
-function torn_write(i) ensure() pd.fault("torn_write", i) end
-function restart(i) ensure() pd.fault("restart", i) end
-function wipe(i) ensure() pd.fault("wipe", i) end
-function isolate(i) ensure() pd.fault("isolate", i) end
+-- A server number, or a script error naming the verb (crash(leader()) while no leader
+-- is elected passes nil).
+local function sid(verb, i)
+  if math.type(i) ~= "integer" or i < 1 or i > pd.servers() then
+    error(verb .. ": there is no server " .. tostring(i) .. " (the ensemble has " .. pd.servers() .. ")", 3)
+  end
+  return i
+end
+local function ms_arg(verb, ms)
+  if math.type(ms) ~= "integer" then error(verb .. ": a duration in ms, not " .. tostring(ms), 3) end
+  return ms
+end
+
+function crash(i) ensure() pd.fault("crash", sid("crash", i)) end
+function torn_write(i) ensure() pd.fault("torn_write", sid("torn_write", i)) end
+function restart(i) ensure() pd.fault("restart", sid("restart", i)) end
+function wipe(i) ensure() pd.fault("wipe", sid("wipe", i)) end
+function isolate(i) ensure() pd.fault("isolate", sid("isolate", i)) end
 function heal() ensure() pd.fault("heal", 0) end
-function skew(i, ms) ensure() pd.fault("skew", i, ms) end
-function clog(i, ms) ensure() pd.fault("clog", i, ms) end
-function disk_full(i, ms) ensure() pd.fault("disk_full", i, ms) end
+function skew(i, ms) ensure() pd.fault("skew", sid("skew", i), ms_arg("skew", ms)) end
+function clog(i, ms) ensure() pd.fault("clog", sid("clog", i), ms_arg("clog", ms)) end
+function disk_full(i, ms) ensure() pd.fault("disk_full", sid("disk_full", i), ms_arg("disk_full", ms)) end
 function partition(...)
   ensure()
   local groups = { ... }
@@ -277,6 +291,7 @@ end
 
 -- Waits for the reply to xid; returns it, or nil, "TIMEOUT".
 local function await(c, xid)
+  if c.killed then return nil, "CONNECTIONLOSS" end -- its process is gone: nothing will answer
   local deadline = pd.now_us() + REQUEST_TIMEOUT_MS * 1000
   block(function() return c.results[xid] ~= nil or pd.now_us() >= deadline end)
   local r = c.results[xid]
@@ -354,7 +369,7 @@ function Client:multi(ops)
     local flags = (o.ephemeral and 1 or 0) + (o.sequential and 2 or 0)
     enc[i] = { op = o.op, path = o.path, data = o.data, flags = flags, version = o.version }
   end
-  local r, e = await(self, pd.multi(self.id, enc))
+  local r, e = await(self, pd.multi(self.id, enc, not self.quiet))
   if not r then return nil, e end
   local results = r.results or {}
   local cause -- a failed multi marks the other ops RUNTIMEINCONSISTENCY, the culprit with its own error
@@ -374,9 +389,12 @@ function Client:close()
   return outcome(r, e, function() return true end)
 end
 
-function Client:kill() pd.client_kill(self.id) end
+function Client:kill()
+  self.killed = true
+  pd.client_kill(self.id)
+end
 function Client:pause(ms) pd.client_pause(self.id, ms) end
-function Client:state() return pd.client_state(self.id) end
+function Client:state() return self.killed and "killed" or pd.client_state(self.id) end
 function Client:session() return pd.client_session(self.id) end
 function Client:server() return pd.client_server(self.id) end
 
@@ -393,17 +411,15 @@ end
 
 -- Waits for a watch event (on path, if given); returns it (taken off the queue), or nil.
 function Client:wait_event(path, timeout_ms)
-  local found
-  wait_until(function()
+  local function index()
     for i, e in ipairs(self.events_q) do
-      if path == nil or e.path == path then
-        found = table.remove(self.events_q, i)
-        return true
-      end
+      if path == nil or e.path == path then return i end
     end
-    return false
-  end, timeout_ms)
-  return found
+    return nil
+  end
+  wait_until(function() return index() ~= nil end, timeout_ms)
+  local i = index()
+  return i and table.remove(self.events_q, i) or nil
 end
 
 -- Checks, through a client of each server in turn (after a sync), that every server

@@ -209,9 +209,17 @@ static int pdl_fault(lua_State *L)
 			lua_pop(L, 1);
 		}
 	}
-	if (st->ops->fault(st->world, &f, st->why, sizeof(st->why)) != 0)
-		return pdl_raise(L, strstr(st->why, "not possible") != NULL ? "unsupported" : "violation", st->why);
-	return 0;
+	switch (st->ops->fault(st->world, &f, st->why, sizeof(st->why))) {
+	case 0:
+		return 0;
+	case PDW_STOPPED:
+		return pdl_raise(L, "violation", st->why);
+	case PDW_UNSUPPORTED:
+		return pdl_raise(L, "unsupported", st->why);
+	default:
+		lua_pushstring(L, st->why); /* a mistake in the script (the runner says where) */
+		return lua_error(L);
+	}
 }
 
 /* pd.client_new(server, timeout_ms) -> id */
@@ -263,6 +271,8 @@ static const char *pdl_op_name(int32_t op)
 		return "create";
 	case -11:
 		return "close";
+	case 106:
+		return "addwatch";
 	default:
 		return "other";
 	}
@@ -455,7 +465,7 @@ static int pdl_multi(lua_State *L)
 	body = lua_tolstring(L, -1, &blen);
 	z = st->ops->client_zkc(st->world, id);
 	xid = zkc_multi(z, body, blen);
-	pdl_track(st, id, xid, 14, "", true);
+	pdl_track(st, id, xid, 14, "", lua_isnone(L, 3) || lua_toboolean(L, 3));
 	st->ops->client_flush(st->world, id);
 	lua_pushinteger(L, xid);
 	return 1;

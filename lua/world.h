@@ -60,6 +60,10 @@ enum pdw_fault_kind {
 	PDW_WIPE,           /* a down server's disk is replaced by an empty one (sim) */
 };
 
+#define PDW_REFUSED (-1)
+#define PDW_UNSUPPORTED (-2)
+#define PDW_STOPPED (-3)
+
 struct pdw_fault {
 	enum pdw_fault_kind kind;
 	uint32_t server;                     /* 1-based */
@@ -87,7 +91,10 @@ struct pdw_ops {
 	 * violation (why says what); the world is then stopped. */
 	int (*advance)(void *w, uint64_t us, char *why, size_t why_size);
 	void (*server_state)(void *w, uint32_t server, struct pdw_server_state *out);
-	/* 0, or -1 (why) when the world cannot do it (e.g. real: torn writes) */
+	/* 0; PDW_REFUSED (why) when the request makes no sense (no such
+	 * server, wiping a running one); PDW_UNSUPPORTED (why) when this world
+	 * cannot do it (real processes: partitions); PDW_STOPPED (why) when a
+	 * checker of the world found a violation meanwhile. */
 	int (*fault)(void *w, const struct pdw_fault *f, char *why, size_t why_size);
 	/* A new client session; server 0 = the whole ensemble (it starts on a
 	 * drawn one and moves on when its server goes), else only that server.

@@ -117,7 +117,7 @@ static int script_fault(void *p, const struct pdw_fault *f, char *why, size_t wh
 	uint32_t n = w->opt.servers, a, b;
 	if (f->kind != PDW_HEAL && f->kind != PDW_PARTITION && (f->server < 1 || f->server > n)) {
 		snprintf(why, why_size, "there is no server %u (the ensemble has %u)", f->server, n);
-		return -1;
+		return PDW_REFUSED;
 	}
 	switch (f->kind) {
 	case PDW_CRASH:
@@ -130,7 +130,7 @@ static int script_fault(void *p, const struct pdw_fault *f, char *why, size_t wh
 	case PDW_WIPE:
 		if (w->servers[f->server - 1].up) {
 			snprintf(why, why_size, "server %u is running: crash it before wiping its disk", f->server);
-			return -1;
+			return PDW_REFUSED;
 		}
 		sim_world_wipe(w, f->server - 1);
 		break;
@@ -171,9 +171,9 @@ static int script_fault(void *p, const struct pdw_fault *f, char *why, size_t wh
 		break;
 	default:
 		snprintf(why, why_size, "unknown fault %d", (int)f->kind);
-		return -1;
+		return PDW_UNSUPPORTED;
 	}
-	return script_stopped(sc, why, why_size);
+	return script_stopped(sc, why, why_size) != 0 ? PDW_STOPPED : 0;
 }
 
 static int script_client_new(void *p, uint32_t server, int32_t timeout_ms)
