@@ -19,6 +19,7 @@ packages=(
   python3 python3-kazoo python3-pytest python3-pure-sasl  # kazoo tests and its own suite
   python3-mock python3-objgraph python3-eventlet python3-gevent  # imported by kazoo's suite
   netcat-openbsd procps
+  chromium              # headless screenshots of the run report (tests)
 )
 
 missing=()

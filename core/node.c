@@ -908,6 +908,11 @@ static void node_arm_timer(struct pd_node *node)
 	uint64_t peer_at = peer_deadline(node);
 	if (node->timer_at_ms > node->now_ms && (peer_at == 0 || peer_at >= node->timer_at_ms))
 		return;
+	/* a timer asked for and not yet delivered (its tick may be on its way
+	 * now) stands unless something is due sooner: moving it later at
+	 * every event would let a stream of events starve it */
+	if (node->timer_pending && (peer_at == 0 || peer_at >= node->timer_at_ms))
+		return;
 	at = (node->now_ms / step + 1) * step;
 	if (peer_at != 0 && peer_at < at)
 		at = peer_at > node->now_ms ? peer_at : node->now_ms + 1;
@@ -916,8 +921,10 @@ static void node_arm_timer(struct pd_node *node)
 	memset(&e, 0, sizeof(e));
 	e.type = PD_FX_TIMER;
 	e.at_ms = at;
-	if (node_fx_push(node, &e) == 0)
+	if (node_fx_push(node, &e) == 0) {
 		node->timer_at_ms = at;
+		node->timer_pending = true;
+	}
 }
 
 int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *fx)
@@ -957,6 +964,7 @@ int pd_step(struct pd_node *node, const struct pd_event *ev, struct pd_effects *
 		peer_epoch_durable(node, ev->which, ev->value);
 		break;
 	case PD_EV_TICK:
+		node->timer_pending = false;
 		request_tick(node);
 		peer_tick(node);
 		break;

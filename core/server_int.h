@@ -182,6 +182,7 @@ struct pd_node {
 	struct node_ens *ens; /* the ensemble part (peer.c); NULL when standalone */
 	uint64_t writes_refused; /* answered NOTREADONLY while the log was failing */
 	uint64_t timer_at_ms;
+	bool timer_pending;     /* a PD_FX_TIMER is out and its tick has not come */
 	bool close_pending; /* some connection is CONN_CLOSING */
 	uint64_t next_container_check_ms;
 	int64_t trace_mask;

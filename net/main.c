@@ -8,6 +8,7 @@
 
 #include "assert.h"
 #include "net.h"
+#include "report.h"
 #include "rundb.h"
 #include "sim.h"
 
@@ -41,10 +42,14 @@ static void main_usage(FILE *f)
 		   "       paddock run SCENARIO.lua [--seed N] [--db FILE]\n"
 		   "                                  run a scenario against real `paddock server` processes on\n"
 		   "                                  127.0.0.1 (the verbs that make sense there)\n"
+		   "       paddock fuzz election|writes [--seeds A..B] [--time BUDGET] [--jobs N] [--db FILE]\n"
+		   "                    [--stop-on-failure] [--quiet] | --replay SEED\n"
+		   "                                  swarm fuzzing: each seed draws its own world and faults\n"
 		   "       paddock shell [-server HOST:PORT[,HOST:PORT...]] [COMMAND ARGS]\n"
 		   "                                  a zkCli-like shell (create [-s] [-e] [-c], ls, get, set, delete,\n"
 		   "                                  deleteall, stat, sync, addWatch);\n"
 		   "                                  commands from stdin without COMMAND\n"
+		   "       paddock report DB -o DIR   build an HTML report and a Markdown summary from run records\n"
 		   "       paddock version            print the version\n");
 }
 
@@ -59,6 +64,7 @@ static void main_sim_assert_hook(const char *expr, const char *file, int line)
 }
 
 int scenario_cli(int argc, char **argv, bool real); /* scenario_cli.c */
+int fuzz_cli(int argc, char **argv);                 /* fuzz_cli.c */
 
 static int main_sim(int argc, char **argv)
 {
@@ -181,8 +187,12 @@ int main(int argc, char **argv)
 		return scenario_cli(argc, argv, false);
 	if (argc >= 3 && strcmp(argv[1], "run") == 0)
 		return scenario_cli(argc, argv, true);
+	if (argc >= 3 && strcmp(argv[1], "fuzz") == 0)
+		return fuzz_cli(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "sim") == 0)
 		return main_sim(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "shell") == 0)
 		return net_shell(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "server") == 0)

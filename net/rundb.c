@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -343,5 +345,92 @@ done:
 		sqlite3_finalize(st);
 	if (db != NULL)
 		sqlite3_close(db);
+	return rc;
+}
+
+/* A database kept open across many runs (paddock fuzz): inserts go in
+ * batches of one transaction each. */
+struct rundb {
+	sqlite3 *db;
+	sqlite3_stmt *run, *figure, *check;
+	unsigned pending;
+};
+
+struct rundb *rundb_open(const char *path, char *errmsg, size_t errmsg_size)
+{
+	struct rundb *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		snprintf(errmsg, errmsg_size, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open(path, &r->db) != SQLITE_OK) {
+		snprintf(errmsg, errmsg_size, "cannot open %s: %s", path, r->db != NULL ? sqlite3_errmsg(r->db) : "?");
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->db, 10000);
+	if (rundb_exec(r->db, pd_schema_sql, errmsg, errmsg_size) != 0)
+		goto fail;
+	if (sqlite3_prepare_v2(r->db,
+			       "INSERT INTO runs (started_at, kind, scenario, seed, commit_id, parameters, outcome, "
+			       "exit_code, message, digest, virtual_ms, wall_ms, replay) "
+			       "VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'fuzz', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &r->run, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(r->db, "INSERT INTO run_figures (run_id, name, value) VALUES (?, ?, ?)", -1, &r->figure,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(r->db, "INSERT INTO checks (run_id, name, held, step, message) VALUES (?, ?, ?, NULL, ?)",
+			       -1, &r->check, NULL) != SQLITE_OK) {
+		snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(r->db));
+		goto fail;
+	}
+	return r;
+fail:
+	rundb_close(r, NULL, 0);
+	return NULL;
+}
+
+int rundb_add_fuzz(struct rundb *r, const char *workload, uint64_t seed, const char *params, const char *outcome,
+		   int exit_code, const char *message, const char *digest, uint64_t virtual_ms, uint64_t wall_ms,
+		   uint64_t events, const char *replay, char *errmsg, size_t errmsg_size)
+{
+	int64_t run_id;
+	int k;
+	if (r->pending == 0 && rundb_exec(r->db, "BEGIN IMMEDIATE", errmsg, errmsg_size) != 0)
+		return -1;
+	if (rundb_row(r->run, "titttittiit", workload, (sqlite3_int64)seed, pd_build_commit(), params, outcome,
+		      (sqlite3_int64)exit_code, message, digest, (sqlite3_int64)virtual_ms, (sqlite3_int64)wall_ms,
+		      replay) != 0)
+		goto sqlerr;
+	run_id = sqlite3_last_insert_rowid(r->db);
+	if (rundb_row(r->figure, "itd", (sqlite3_int64)run_id, "events", (double)events) != 0)
+		goto sqlerr;
+	for (k = 0; k < 2; k++) {
+		bool held = k == 0 ? (exit_code != 129 && exit_code != 127) : exit_code != 128;
+		if (rundb_row(r->check, "itit", (sqlite3_int64)run_id, k == 0 ? "safety" : "liveness",
+			      (sqlite3_int64)held, held ? NULL : message) != 0)
+			goto sqlerr;
+	}
+	if (++r->pending >= 256) {
+		r->pending = 0;
+		return rundb_exec(r->db, "COMMIT", errmsg, errmsg_size);
+	}
+	return 0;
+sqlerr:
+	snprintf(errmsg, errmsg_size, "%s", sqlite3_errmsg(r->db));
+	return -1;
+}
+
+int rundb_close(struct rundb *r, char *errmsg, size_t errmsg_size)
+{
+	int rc = 0;
+	if (r == NULL)
+		return 0;
+	if (r->pending > 0 && errmsg != NULL)
+		rc = rundb_exec(r->db, "COMMIT", errmsg, errmsg_size);
+	sqlite3_finalize(r->run);
+	sqlite3_finalize(r->figure);
+	sqlite3_finalize(r->check);
+	if (r->db != NULL)
+		sqlite3_close(r->db);
+	free(r);
 	return rc;
 }

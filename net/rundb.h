@@ -19,4 +19,13 @@ int rundb_record_sim(const char *path, const struct sim_options *o, const struct
 int rundb_record_scenario(const char *path, const char *kind, uint64_t seed, const struct pdl_outcome *o,
 			  uint64_t wall_ms, const char *replay, char *errmsg, size_t errmsg_size);
 
+/* A database open across many runs (paddock fuzz): runs of kind "fuzz",
+ * committed in batches; rundb_close commits the rest. */
+struct rundb;
+struct rundb *rundb_open(const char *path, char *errmsg, size_t errmsg_size);
+int rundb_add_fuzz(struct rundb *r, const char *workload, uint64_t seed, const char *params, const char *outcome,
+		   int exit_code, const char *message, const char *digest, uint64_t virtual_ms, uint64_t wall_ms,
+		   uint64_t events, const char *replay, char *errmsg, size_t errmsg_size);
+int rundb_close(struct rundb *r, char *errmsg, size_t errmsg_size);
+
 #endif

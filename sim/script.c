@@ -207,7 +207,7 @@ static void script_client_kill(void *p, int client)
 {
 	struct sim_script *sc = p;
 	sim_client_kill(sc->w, &sc->w->clients[client]);
-	sim_note(sc->w, 0, "client", "client %d dies", client);
+	sim_note(sc->w, 0, "kill", "client %d's process dies", client);
 }
 
 static void script_client_pause(void *p, int client, uint64_t ms)

@@ -48,7 +48,33 @@ struct sim_options {
 	bool scripted;           /* a scenario drives the world (sim/script.c): no random clients, no
 				  * fault schedule, no calm; the scenario makes clients and faults */
 	uint32_t tick_ms;        /* the servers' tickTime (0: 2000) */
+	/* Swarm testing (paddock fuzz): the fault classes on in this run
+	 * (SIM_FAULT_*; 0 = the classic mix, every class) and the mean gap
+	 * between two nemesis moves (0: 1.1 s). */
+	uint32_t swarm;
+	uint32_t nemesis_gap_ms;
+	/* Liveness as zab-and-server.md's L1 (election fuzzing): after the calm
+	 * a quorum of voters follows one serving leader; a straggler that
+	 * backed off (FLE's notification interval grows to 60 s, as
+	 * ZooKeeper's) may still be looking, and clients are not asked to
+	 * write.  Otherwise every server must have joined and every client
+	 * written. */
+	bool liveness_quorum;
 };
+
+#define SIM_FAULT_CRASH 0x1u     /* servers crash (and restart), unsynced writes kept, lost or torn */
+#define SIM_FAULT_WIPE 0x2u      /* once, a crashed server's disk comes back empty */
+#define SIM_FAULT_PEER_CUT 0x4u  /* two servers cut both ways */
+#define SIM_FAULT_ONE_WAY 0x8u   /* two servers cut one way */
+#define SIM_FAULT_ISOLATE 0x10u  /* one server cut off from every other */
+#define SIM_FAULT_BRIDGE 0x20u   /* two halves that only one server (the bridge) reaches both */
+#define SIM_FAULT_FLAP 0x40u     /* a cut between two servers that comes and goes, fast */
+#define SIM_FAULT_LOSS 0x80u     /* lossy, duplicating, reordering links; lossy spells; latency spikes */
+#define SIM_FAULT_SKEW 0x100u    /* clock offsets and drift; forward jumps */
+#define SIM_FAULT_DISK 0x200u    /* full or failing disks */
+#define SIM_FAULT_CLIENT 0x400u  /* client links cut, clogged, reset; client processes stall */
+#define SIM_FAULT_CLOG 0x800u    /* a server hears no peer for a while, then all at once */
+#define SIM_FAULT_ALL 0xfffu
 
 /* Bugs a test can plant in the world (never in a normal run) to prove that
  * each checker can fail. */

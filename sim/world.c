@@ -261,12 +261,18 @@ static struct sim_dir *sim_dir_of(struct sim_world *w, const struct sim_conn *c,
 	return to_server ? &l->up : &l->down;
 }
 
+/* Whether a fault class is on in this run (every class in the classic mix). */
+static bool sim_on(const struct sim_world *w, uint32_t fault)
+{
+	return w->opt.faults && (w->opt.swarm == 0 || (w->opt.swarm & fault) != 0);
+}
+
 /* One way's latency: base, jitter, and now and then a spike (a busy
  * switch, a scheduler hiccup). */
 static uint64_t sim_latency(struct sim_world *w, const struct sim_dir *d)
 {
 	uint64_t us = d->base_us + sim_draw(w, 0, d->jitter_us);
-	if (w->opt.faults && sim_draw(w, 0, 1999) == 0)
+	if (sim_on(w, SIM_FAULT_LOSS) && sim_draw(w, 0, 1999) == 0)
 		us += sim_draw(w, 5000, 50000);
 	return us;
 }
@@ -282,7 +288,7 @@ static void sim_dir_init(struct sim_world *w, struct sim_dir *d)
 {
 	d->base_us = (uint32_t)sim_draw(w, 20, w->opt.latency_us_max / 2 + 20);
 	d->jitter_us = (uint32_t)sim_draw(w, 0, w->opt.latency_us_max / 2);
-	if (!w->opt.faults)
+	if (!sim_on(w, SIM_FAULT_LOSS))
 		return;
 	if (sim_draw(w, 0, 3) == 0)
 		d->loss_pm = (uint16_t)sim_draw(w, 1, 30);
@@ -1255,15 +1261,38 @@ static void sim_nemesis_peers(struct sim_world *w)
 /* One move: cut a client off (both ways or one way), cut a server off
  * from all its clients, clog a link, start a lossy spell, or reset a
  * connection; each fault heals after a drawn while. */
+static void sim_nemesis_move(struct sim_world *w, uint64_t move, uint32_t client);
+
+/* The server's disk fills up (or fails) for a while; it ends before the calm. */
+static void sim_disk_fault(struct sim_world *w, uint32_t server)
+{
+	struct sim_server *s = &w->servers[server];
+	uint64_t until = w->now_us + sim_draw(w, 100000, 4000000);
+	if (until > w->opt.duration_ms * 1000)
+		until = w->opt.duration_ms * 1000;
+	if (until > s->disk_full_until_us)
+		s->disk_full_until_us = until;
+	w->res->disk_faults++;
+	sim_note(w, server + 1, "disk_full", "for %llu ms", (unsigned long long)((until - w->now_us) / 1000));
+}
+
 static void sim_nemesis(struct sim_world *w)
 {
 	uint64_t move = sim_draw(w, 0, 11);
-	uint32_t server = (uint32_t)sim_draw(w, 0, w->opt.servers - 1);
-	uint32_t client = w->opt.clients > 0 ? (uint32_t)sim_draw(w, 0, w->opt.clients - 1) : 0;
+	uint32_t client;
+	(void)sim_draw(w, 0, w->opt.servers - 1); /* a server once drawn here (the draws stay as they were) */
+	client = w->opt.clients > 0 ? (uint32_t)sim_draw(w, 0, w->opt.clients - 1) : 0;
 	if (w->opt.ensemble && (w->opt.clients == 0 || sim_draw(w, 0, 1) == 0)) {
 		sim_nemesis_peers(w);
 		return;
 	}
+	sim_nemesis_move(w, move, client);
+}
+
+/* Move 0..11 of the classic mix on a client's link or server. */
+static void sim_nemesis_move(struct sim_world *w, uint64_t move, uint32_t client)
+{
+	uint32_t server;
 	if (w->opt.clients == 0)
 		return;
 	server = w->clients[client].server;
@@ -1296,16 +1325,7 @@ static void sim_nemesis(struct sim_world *w)
 		sim_schedule(w, w->now_us + sim_draw(w, 500000, 5000000), SIM_EV_HEAL, client, server, SIM_HEAL_LOSS,
 			     NULL, 0);
 	} else if (move == 11) {
-		/* the server's disk fills up (or fails) for a while; it ends
-		 * before the calm */
-		struct sim_server *s = &w->servers[server];
-		uint64_t until = w->now_us + sim_draw(w, 100000, 4000000);
-		if (until > w->opt.duration_ms * 1000)
-			until = w->opt.duration_ms * 1000;
-		if (until > s->disk_full_until_us)
-			s->disk_full_until_us = until;
-		w->res->disk_faults++;
-		sim_note(w, server + 1, "disk_full", "for %llu ms", (unsigned long long)((until - w->now_us) / 1000));
+		sim_disk_fault(w, server);
 	} else if (move == 10) {
 		/* the client process stalls: it hears nothing and says nothing,
 		 * sometimes past its session timeout; it resumes before the calm */
@@ -1318,6 +1338,108 @@ static void sim_nemesis(struct sim_world *w)
 		sim_note(w, 0, "pause", "client %u for %llu ms", client, (unsigned long long)((until - w->now_us) / 1000));
 	} else if (w->clients[client].conn != 0) {
 		sim_reset(w, w->clients[client].conn - 1);
+	}
+}
+
+/* Swarm testing: one move of a fault class that is on in this run. */
+static void sim_nemesis_swarm(struct sim_world *w)
+{
+	static const uint32_t classes[] = {SIM_FAULT_PEER_CUT, SIM_FAULT_ONE_WAY, SIM_FAULT_ISOLATE, SIM_FAULT_BRIDGE,
+					   SIM_FAULT_FLAP,     SIM_FAULT_LOSS,    SIM_FAULT_SKEW,    SIM_FAULT_DISK,
+					   SIM_FAULT_CLIENT,   SIM_FAULT_CLOG};
+	uint32_t on[sizeof(classes) / sizeof(classes[0])], n = 0, k, a, b;
+	uint64_t until;
+	for (k = 0; k < sizeof(classes) / sizeof(classes[0]); k++)
+		if (sim_on(w, classes[k]) && (w->opt.ensemble || classes[k] == SIM_FAULT_LOSS ||
+					       classes[k] == SIM_FAULT_SKEW || classes[k] == SIM_FAULT_DISK ||
+					       classes[k] == SIM_FAULT_CLIENT))
+			on[n++] = classes[k];
+	if (n == 0)
+		return;
+	k = on[sim_draw(w, 0, n - 1)];
+	a = (uint32_t)sim_draw(w, 0, w->opt.servers - 1);
+	b = (uint32_t)sim_draw(w, 0, w->opt.servers - 1);
+	until = w->now_us + sim_draw(w, 100000, 8000000);
+	switch (k) {
+	case SIM_FAULT_PEER_CUT:
+	case SIM_FAULT_ONE_WAY: {
+		uint64_t how = k == SIM_FAULT_PEER_CUT ? SIM_HEAL_UP | SIM_HEAL_DOWN
+						       : sim_draw(w, 0, 1) == 0 ? SIM_HEAL_UP : SIM_HEAL_DOWN;
+		if (a == b)
+			return;
+		sim_peer_block(w, a, b, how, +1);
+		sim_schedule(w, until, SIM_EV_HEAL, a, b, SIM_PEER_PAIR | how, NULL, 0);
+		w->res->peer_partitions++;
+		sim_note(w, a + 1, "cut", "from server %u (%s)", b + 1, k == SIM_FAULT_PEER_CUT ? "both ways" : "one way");
+		break;
+	}
+	case SIM_FAULT_ISOLATE:
+		for (b = 0; b < w->opt.servers; b++)
+			if (b != a) {
+				sim_peer_block(w, a, b, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
+				sim_schedule(w, until, SIM_EV_HEAL, a, b, SIM_PEER_PAIR | SIM_HEAL_UP | SIM_HEAL_DOWN, NULL, 0);
+			}
+		w->res->peer_partitions++;
+		sim_note(w, a + 1, "isolate", "from every other server");
+		break;
+	case SIM_FAULT_BRIDGE: {
+		/* halves drawn at random; server a is the bridge */
+		uint64_t side = sim_draw(w, 0, (1ull << w->opt.servers) - 1);
+		uint32_t x, y;
+		for (x = 0; x < w->opt.servers; x++)
+			for (y = x + 1; y < w->opt.servers; y++)
+				if (x != a && y != a && ((side >> x) & 1) != ((side >> y) & 1)) {
+					sim_peer_block(w, x, y, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
+					sim_schedule(w, until, SIM_EV_HEAL, x, y, SIM_PEER_PAIR | SIM_HEAL_UP | SIM_HEAL_DOWN,
+						     NULL, 0);
+				}
+		w->res->peer_partitions++;
+		sim_note(w, a + 1, "bridge", "the only server both halves reach (halves 0x%llx)", (unsigned long long)side);
+		break;
+	}
+	case SIM_FAULT_FLAP: {
+		/* a cut that comes and goes: up to 8 short spells */
+		uint64_t t = w->now_us;
+		uint32_t spells = (uint32_t)sim_draw(w, 2, 8), i;
+		if (a == b)
+			return;
+		for (i = 0; i < spells; i++) {
+			t += sim_draw(w, 20000, 600000);
+			sim_schedule(w, t, SIM_EV_FLAP, a, b, 1, NULL, 0);
+			t += sim_draw(w, 20000, 600000);
+			sim_schedule(w, t, SIM_EV_HEAL, a, b, SIM_PEER_PAIR | SIM_HEAL_UP | SIM_HEAL_DOWN, NULL, 0);
+		}
+		w->res->peer_partitions++;
+		sim_note(w, a + 1, "flap", "with server %u, %u spells", b + 1, spells);
+		break;
+	}
+	case SIM_FAULT_CLOG:
+		sim_world_clog(w, a, sim_draw(w, 50000, 3000000));
+		sim_note(w, a + 1, "clog", "hears no one for a while");
+		break;
+	case SIM_FAULT_SKEW: {
+		/* the monotonic clock leaps forward (a suspended VM resumes) */
+		int64_t ms = (int64_t)sim_draw(w, 100, 6000);
+		w->servers[a].offset_ms += ms;
+		w->servers[a].wall_offset_ms += ms;
+		sim_note(w, a + 1, "skew", "its clock leaps %lld ms", (long long)ms);
+		break;
+	}
+	default: /* LOSS, DISK, CLIENT: the classic mix's moves of those kinds */
+		if (k == SIM_FAULT_DISK) {
+			sim_disk_fault(w, a);
+			return;
+		}
+		if (w->opt.clients == 0)
+			return;
+		{
+			static const uint8_t client_moves[] = {0, 1, 2, 3, 4, 5, 8, 9, 10};
+			uint32_t c = (uint32_t)sim_draw(w, 0, w->opt.clients - 1);
+			uint64_t move = k == SIM_FAULT_LOSS ? sim_draw(w, 6, 7)
+							    : client_moves[sim_draw(w, 0, sizeof(client_moves) - 1)];
+			sim_nemesis_move(w, move, c);
+		}
+		break;
 	}
 }
 
@@ -1394,6 +1516,40 @@ static void sim_check_election(struct sim_world *w)
 	if (!w->stop && leading != 1)
 		sim_violation(w, 128, "%u servers lead after the calm (leader %llu)", leading, (unsigned long long)leader);
 	w->res->leader = leader;
+}
+
+/* L1: after the calm, a quorum of voters follows one leader, which leads
+ * its established epoch and serves. */
+static void sim_check_quorum_live(struct sim_world *w)
+{
+	uint64_t count[SIM_SERVERS_MAX + 1] = {0}, best = 0;
+	uint32_t i, voters = w->opt.servers - w->opt.observers;
+	if (getenv("SIM_DEBUG") != NULL)
+		for (i = 0; i < w->opt.servers; i++) {
+			struct pd_node_stats st;
+			if (!w->servers[i].up) continue;
+			pd_node_get_stats(w->servers[i].node, &st);
+			fprintf(stderr, "DBG server %u role %d leader %llu est %d serving %d epoch %llu acc %llu cur %llu round %llu zxid %llx\n", i + 1, st.role, (unsigned long long)st.leader, st.established, st.serving, (unsigned long long)st.epoch, (unsigned long long)st.accepted_epoch, (unsigned long long)st.current_epoch, (unsigned long long)st.election_round, (unsigned long long)st.last_zxid);
+		}
+	for (i = 0; i < w->opt.servers; i++) {
+		struct pd_node_stats st;
+		if (!w->servers[i].up || i >= voters)
+			continue;
+		pd_node_get_stats(w->servers[i].node, &st);
+		if ((st.role == 1 || st.role == 2) && st.serving && st.leader >= 1 && st.leader <= w->opt.servers)
+			count[st.leader]++;
+	}
+	for (i = 1; i <= w->opt.servers; i++)
+		if (count[i] > count[best])
+			best = i;
+	if (best == 0 || 2 * count[best] <= voters) {
+		sim_violation(w, 128, "no quorum of the %u voters follows one serving leader %llu ms after every fault "
+			      "healed (best: %llu behind server %llu)", voters,
+			      (unsigned long long)((w->now_us - w->calm_us) / 1000), (unsigned long long)count[best],
+			      (unsigned long long)best);
+		return;
+	}
+	w->res->leader = best;
 }
 
 /* Equal states at equal zxids: after the calm, the servers that applied
@@ -1698,7 +1854,7 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		} else {
 			sim_server_crash(w, e->a);
 		}
-		if (w->opt.faults) /* the next crash of this server */
+		if (sim_on(w, SIM_FAULT_CRASH)) /* the next crash of this server */
 			sim_schedule(w, w->now_us + sim_draw(w, 2000000, w->crash_gap_us), SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
 		break;
 	case SIM_EV_RESTART:
@@ -1709,12 +1865,22 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		break;
 	case SIM_EV_NEMESIS:
 		if (!w->calm) {
-			sim_nemesis(w);
-			sim_schedule(w, w->now_us + sim_draw(w, 200000, 2000000), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
+			if (w->opt.swarm != 0) {
+				uint64_t gap = (uint64_t)(w->opt.nemesis_gap_ms > 0 ? w->opt.nemesis_gap_ms : 1100) * 1000;
+				sim_nemesis_swarm(w);
+				sim_schedule(w, w->now_us + sim_draw(w, gap / 5, gap * 9 / 5), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
+			} else {
+				sim_nemesis(w);
+				sim_schedule(w, w->now_us + sim_draw(w, 200000, 2000000), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
+			}
 		}
 		break;
 	case SIM_EV_HEAL:
 		sim_heal(w, e->a, e->b, e->gen);
+		break;
+	case SIM_EV_FLAP:
+		if (!w->calm)
+			sim_peer_block(w, e->a, e->b, SIM_HEAL_UP | SIM_HEAL_DOWN, +1);
 		break;
 	case SIM_EV_CALM:
 		sim_note(w, 0, "calm", "every fault heals");
@@ -1801,15 +1967,19 @@ static void sim_world_setup(struct sim_world *w, const struct sim_options *opt, 
 	 * sessions can outlive a stall and expire between restarts) */
 	w->crash_gap_us = sim_draw(w, 0, 1) == 0 ? 8000000 : 25000000;
 	/* ensemble: half the seeds replace one server's disk with an empty one, once */
-	if (w->opt.ensemble && w->opt.faults && sim_draw(w, 0, 1) == 0)
+	/* (a swarm run wipes only where a majority of voters keeps the data:
+	 * with fewer than three voters a lost disk is a lost history) */
+	if (w->opt.ensemble && sim_on(w, SIM_FAULT_WIPE) && sim_on(w, SIM_FAULT_CRASH) &&
+	    (w->opt.swarm == 0 || w->opt.servers - w->opt.observers >= 3) && sim_draw(w, 0, 1) == 0)
 		w->wipe_at_us = sim_draw(w, 2000000, w->opt.duration_ms * 1000 / 2);
 	for (i = 0; i < w->opt.servers && !w->stop; i++) {
 		struct sim_server *s = &w->servers[i];
-		if (w->opt.faults) {
+		if (sim_on(w, SIM_FAULT_SKEW)) {
 			s->offset_ms = (int64_t)sim_draw(w, 0, 4000) - 2000;
 			s->drift_ppm = (int32_t)sim_draw(w, 0, 2000) - 1000;
-			sim_schedule(w, sim_draw(w, 1000000, w->crash_gap_us - 2000000), SIM_EV_CRASH, i, 0, 0, NULL, 0);
 		}
+		if (sim_on(w, SIM_FAULT_CRASH))
+			sim_schedule(w, sim_draw(w, 1000000, w->crash_gap_us - 2000000), SIM_EV_CRASH, i, 0, 0, NULL, 0);
 		sim_server_boot(w, i);
 	}
 	w->clients = calloc(w->opt.scripted ? SIM_CLIENTS_MAX : w->opt.clients > 0 ? w->opt.clients : 1,
@@ -1850,9 +2020,13 @@ static void sim_world_finish(struct sim_world *w)
 	uint32_t i;
 	if (!w->stop && w->opt.liveness_ms > 0) {
 		w->now_us = (w->opt.duration_ms + w->opt.liveness_ms) * 1000;
-		sim_check_liveness(w);
-		if (w->opt.ensemble)
-			sim_check_election(w);
+		if (w->opt.ensemble && w->opt.liveness_quorum) {
+			sim_check_quorum_live(w);
+		} else {
+			sim_check_liveness(w);
+			if (w->opt.ensemble)
+				sim_check_election(w);
+		}
 		if (w->opt.ensemble)
 			sim_check_digests(w);
 	}

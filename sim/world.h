@@ -44,6 +44,7 @@ enum sim_ev_type {
 	SIM_EV_PEER_DIAL,     /* a server's PD_FX_CONNECT reaches the other side (or not) */
 	SIM_EV_PEER_FAIL,     /* and the dialer learns it failed */
 	SIM_EV_EPOCH_DONE,    /* an epoch file write is durable */
+	SIM_EV_FLAP,          /* a flapping cut between two servers comes back (swarm) */
 };
 
 struct sim_event {

@@ -9,3 +9,5 @@ pd_add_py_test(ensemble SCRIPT tests/net/test_ensemble.py LABELS net TIMEOUT 300
 pd_add_py_test(sim_run_records SCRIPT tests/net/test_rundb.py LABELS sim TIMEOUT 300)
 # Every Lua scenario (scenarios/) over 100 simulator seeds, recorded in SQLite; failure messages.
 pd_add_py_test(scenarios_sim SCRIPT tests/net/test_scenarios.py LABELS sim TIMEOUT 900)
+# Scenarios against real server processes (paddock run).
+pd_add_py_test(scenarios_real SCRIPT tests/net/test_scenarios_real.py LABELS net TIMEOUT 600)

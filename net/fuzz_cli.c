@@ -1,0 +1,385 @@
+/*
+ * fuzz_cli.c: `paddock fuzz WORKLOAD` (issue 7): many simulator seeds, each
+ * drawing its own world (swarm testing): which fault classes are on and how
+ * often the nemesis moves, ensemble size 3/5/7, observers or not, tick,
+ * latencies, fsync times, snapCount, clients, BUGGIFY.  Every run checks
+ * the simulator's invariants all along and liveness after the calm.
+ *
+ *   paddock fuzz election|writes [--seeds A..B] [--time BUDGET] [--jobs N]
+ *                [--db FILE] [--stop-on-failure] [--quiet]
+ *   paddock fuzz election --replay SEED      one seed again, its world and timeline printed
+ *
+ * Workloads: election (5 s of faults then 15 s healed, few clients; the
+ * election and ZAB under partitions; liveness as zab-and-server.md's L1:
+ * a quorum of voters follows one serving leader, since a straggler whose
+ * notification interval grew (to 60 s at most, as ZooKeeper's) may take
+ * that long to look again), writes (20 s of faults then 20 s healed,
+ * 4..12 clients whose histories are checked; the same liveness).
+ * A progress line goes to stderr (seeds/s, failures so far, ETA); each
+ * failure prints its seed, what failed and its replay command.  Exit code:
+ * 0 when every seed passed, 1 when one failed, 2 on a usage error.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "assert.h"
+#include "net.h"
+#include "prng.h"
+#include "rundb.h"
+#include "sim.h"
+
+int fuzz_cli(int argc, char **argv);
+
+#define FUZZ_JOBS_MAX 64
+
+struct fuzz_world {
+	struct sim_options o;
+	char params[512]; /* the drawn world, as JSON */
+};
+
+/* The world of a seed: drawn from its own stream (not the world's), so
+ * the same seed always gives the same world. */
+static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw)
+{
+	static const uint32_t ticks[] = {100, 200, 300};
+	static const uint32_t write_ticks[] = {200, 500, 1000};
+	static const uint32_t gaps[] = {200, 600, 1500, 3000};
+	static const uint32_t lat[] = {300, 2000, 10000};
+	static const uint32_t fsyncs[] = {200, 3000, 20000};
+	static const uint32_t snaps[] = {50, 400, 5000};
+	struct pd_prng r;
+	struct sim_options *o = &fw->o;
+	bool election = strcmp(workload, "election") == 0;
+	pd_prng_seed(&r, seed ^ 0x5357524d53574152ULL);
+	sim_options_default(o);
+	o->seed = seed;
+	o->ensemble = true;
+	o->servers = election ? 3 + 2 * (uint32_t)pd_prng_below(&r, 3) : 3 + 2 * (uint32_t)pd_prng_below(&r, 2);
+	o->observers = pd_prng_below(&r, 2) == 0 ? 0 : 1 + (uint32_t)pd_prng_below(&r, 2);
+	if (o->observers >= o->servers)
+		o->observers = o->servers - 1;
+	o->clients = election ? (uint32_t)pd_prng_below(&r, 4) : 4 + (uint32_t)pd_prng_below(&r, 9);
+	o->tick_ms = election ? ticks[pd_prng_below(&r, 3)] : write_ticks[pd_prng_below(&r, 3)];
+	o->duration_ms = election ? 5000 : 20000;
+	o->liveness_ms = election ? 15000 : 20000;
+	o->liveness_quorum = true;
+	o->buggify = pd_prng_below(&r, 2) == 0;
+	o->swarm = (uint32_t)pd_prng_below(&r, SIM_FAULT_ALL + 1ull);
+	if (o->swarm == 0)
+		o->swarm = SIM_FAULT_ALL;
+	o->nemesis_gap_ms = gaps[pd_prng_below(&r, 4)];
+	o->latency_us_max = lat[pd_prng_below(&r, 3)];
+	o->fsync_us_max = fsyncs[pd_prng_below(&r, 3)];
+	o->snap_count = snaps[pd_prng_below(&r, 3)];
+	snprintf(fw->params, sizeof(fw->params),
+		 "{\"workload\":\"%s\",\"servers\":%u,\"observers\":%u,\"clients\":%u,\"tick_ms\":%u,\"seconds\":%" PRIu64
+		 ",\"liveness_seconds\":%" PRIu64 ",\"buggify\":%s,\"faults\":\"0x%03x\",\"nemesis_gap_ms\":%u,"
+		 "\"latency_us_max\":%u,\"fsync_us_max\":%u,\"snap_count\":%u}",
+		 workload, o->servers, o->observers, o->clients, o->tick_ms, o->duration_ms / 1000, o->liveness_ms / 1000,
+		 o->buggify ? "true" : "false", o->swarm, o->nemesis_gap_ms, o->latency_us_max, o->fsync_us_max,
+		 o->snap_count);
+}
+
+/* The fault classes of a mask, by name. */
+static void fuzz_classes(uint32_t mask, char *out, size_t size)
+{
+	static const char *const names[] = {"crash", "wipe", "peer_cut", "one_way", "isolate", "bridge",
+					    "flap",  "loss", "skew",     "disk",    "client",  "clog"};
+	size_t k, n = 0;
+	out[0] = '\0';
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (mask & (1u << k))
+			n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s%s", n > 0 ? "," : "", names[k]);
+}
+
+/* One result line between a worker and the parent. */
+struct fuzz_line {
+	uint64_t seed;
+	int code;
+	uint64_t virtual_ms, wall_ms, events, digest;
+	char message[512];
+};
+
+static void fuzz_one(const char *workload, uint64_t seed, struct fuzz_line *out, bool timeline, struct sim_result *keep)
+{
+	struct fuzz_world fw;
+	struct sim_result r;
+	uint64_t t0 = net_now_ms();
+	fuzz_draw(workload, seed, &fw);
+	fw.o.timeline = timeline;
+	sim_run(&fw.o, &r);
+	out->seed = seed;
+	out->code = r.exit_code;
+	out->virtual_ms = r.virtual_ms;
+	out->wall_ms = net_now_ms() - t0;
+	out->events = r.events;
+	out->digest = r.digest;
+	snprintf(out->message, sizeof(out->message), "%s", r.exit_code != 0 ? r.violation : "");
+	if (keep != NULL)
+		*keep = r;
+	else
+		sim_result_free(&r);
+}
+
+static uint64_t fuzz_budget_ms(const char *v)
+{
+	char *end;
+	double n = strtod(v, &end);
+	if (end == v || n <= 0)
+		return 0;
+	if (*end == 'h')
+		n *= 3600;
+	else if (*end == 'm')
+		n *= 60;
+	else if (*end != 's' && *end != '\0')
+		return 0;
+	return (uint64_t)(n * 1000);
+}
+
+static int fuzz_usage(void)
+{
+	fprintf(stderr, "usage: paddock fuzz election|writes [--seeds A..B] [--time BUDGET] [--jobs N] [--db FILE]\n"
+			"                    [--stop-on-failure] [--quiet]\n"
+			"       paddock fuzz election|writes --replay SEED\n"
+			"BUDGET: 90s, 10m, 1h\n");
+	return 2;
+}
+
+static int fuzz_replay(const char *workload, uint64_t seed)
+{
+	struct fuzz_world fw;
+	struct fuzz_line line;
+	struct sim_result r;
+	char classes[160];
+	size_t i;
+	fuzz_draw(workload, seed, &fw);
+	fuzz_classes(fw.o.swarm, classes, sizeof(classes));
+	printf("seed %" PRIu64 " (%s): %s\nfaults on: %s\n", seed, pd_build_commit(), fw.params, classes);
+	fuzz_one(workload, seed, &line, true, &r);
+	for (i = 0; i < r.timeline_count; i++) {
+		const struct sim_note *n = &r.timeline[i];
+		if (n->server > 0)
+			printf("%10.3f s  server %d  %-10s %s\n", (double)n->at_us / 1e6, n->server, n->kind, n->detail);
+		else
+			printf("%10.3f s            %-10s %s\n", (double)n->at_us / 1e6, n->kind, n->detail);
+	}
+	sim_result_free(&r);
+	if (line.code != 0)
+		printf("FAILED (exit %d): %s\n", line.code, line.message);
+	else
+		printf("passed\n");
+	printf("virtual_ms=%" PRIu64 " events=%" PRIu64 " wall_ms=%" PRIu64 "\ndigest=0x%016" PRIx64 "\n",
+	       line.virtual_ms, line.events, line.wall_ms, line.digest);
+	return line.code;
+}
+
+/* A worker: seeds first+k, first+k+jobs, ... up to last (or the deadline),
+ * each result written to fd as one binary record. */
+static void fuzz_worker(const char *workload, uint64_t first, uint64_t last, unsigned k, unsigned jobs,
+			uint64_t deadline_ms, int fd)
+{
+	uint64_t seed;
+	for (seed = first + k; seed <= last; seed += jobs) {
+		struct fuzz_line line;
+		if (deadline_ms != 0 && net_now_ms() >= deadline_ms)
+			break;
+		fuzz_one(workload, seed, &line, false, NULL);
+		if (write(fd, &line, sizeof(line)) != (ssize_t)sizeof(line))
+			break;
+	}
+	close(fd);
+	_exit(0);
+}
+
+static const char *fuzz_outcome(int code)
+{
+	return code == 0 ? "pass" : code == 128 ? "liveness" : code == 129 ? "violation" : "crash";
+}
+
+int fuzz_cli(int argc, char **argv)
+{
+	const char *workload = argv[2], *db = NULL;
+	uint64_t first = 1, last = UINT64_MAX, budget_ms = 0, deadline = 0, t0, done = 0, failed = 0, next_print;
+	uint64_t replay = 0, sim_ms = 0;
+	unsigned jobs = 1, k, alive;
+	bool stop_on_failure = false, quiet = false, have_seeds = false, tty = isatty(2);
+	int fds[FUZZ_JOBS_MAX];
+	pid_t pids[FUZZ_JOBS_MAX];
+	struct rundb *rdb = NULL;
+	char errmsg[512];
+	int i, rc = 0;
+	if (strcmp(workload, "election") != 0 && strcmp(workload, "writes") != 0)
+		return fuzz_usage();
+	for (i = 3; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--stop-on-failure") == 0) {
+			stop_on_failure = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--quiet") == 0) {
+			quiet = true;
+			continue;
+		}
+		if (v == NULL)
+			return fuzz_usage();
+		if (strcmp(argv[i], "--seeds") == 0) {
+			const char *dots = strstr(v, "..");
+			if (dots == NULL)
+				return fuzz_usage();
+			first = strtoull(v, NULL, 0);
+			last = strtoull(dots + 2, NULL, 0);
+			have_seeds = true;
+			if (last < first)
+				return fuzz_usage();
+		} else if (strcmp(argv[i], "--time") == 0) {
+			budget_ms = fuzz_budget_ms(v);
+			if (budget_ms == 0)
+				return fuzz_usage();
+		} else if (strcmp(argv[i], "--jobs") == 0) {
+			jobs = (unsigned)strtoul(v, NULL, 10);
+			if (jobs < 1 || jobs > FUZZ_JOBS_MAX)
+				return fuzz_usage();
+		} else if (strcmp(argv[i], "--db") == 0) {
+			db = v;
+		} else if (strcmp(argv[i], "--replay") == 0) {
+			replay = strtoull(v, NULL, 0);
+			if (replay == 0)
+				return fuzz_usage();
+		} else {
+			return fuzz_usage();
+		}
+		i++;
+	}
+	if (replay != 0)
+		return fuzz_replay(workload, replay);
+	if (!have_seeds && budget_ms == 0)
+		last = 1000; /* neither: a thousand seeds */
+	if (db != NULL && (rdb = rundb_open(db, errmsg, sizeof(errmsg))) == NULL) {
+		fprintf(stderr, "paddock fuzz: %s\n", errmsg);
+		return 2;
+	}
+	t0 = net_now_ms();
+	if (budget_ms != 0)
+		deadline = t0 + budget_ms;
+	fflush(stdout);
+	for (k = 0; k < jobs; k++) {
+		int p[2];
+		if (pipe(p) != 0) {
+			perror("pipe");
+			return 2;
+		}
+		pids[k] = fork();
+		if (pids[k] < 0) {
+			perror("fork");
+			return 2;
+		}
+		if (pids[k] == 0) {
+			close(p[0]);
+			fuzz_worker(workload, first, last, k, jobs, deadline, p[1]);
+		}
+		close(p[1]);
+		fds[k] = p[0];
+	}
+	alive = jobs;
+	next_print = t0 + 1000;
+	while (alive > 0) {
+		struct pollfd pf[FUZZ_JOBS_MAX];
+		unsigned n = 0;
+		for (k = 0; k < jobs; k++)
+			if (fds[k] >= 0) {
+				pf[n].fd = fds[k];
+				pf[n].events = POLLIN;
+				n++;
+			}
+		if (poll(pf, n, 500) < 0 && errno != EINTR)
+			break;
+		for (k = 0; k < n; k++) {
+			struct fuzz_line line;
+			ssize_t got;
+			unsigned j;
+			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			got = read(pf[k].fd, &line, sizeof(line));
+			if (got != (ssize_t)sizeof(line)) {
+				for (j = 0; j < jobs; j++)
+					if (fds[j] == pf[k].fd) {
+						close(fds[j]);
+						fds[j] = -1;
+						alive--;
+					}
+				continue;
+			}
+			done++;
+			sim_ms += line.virtual_ms;
+			if (line.code != 0) {
+				failed++;
+				if (rc == 0)
+					rc = 1;
+				printf("%sseed %" PRIu64 ": %s (exit %d): %s; replay: paddock fuzz %s --replay %" PRIu64 "\n",
+				       tty ? "\r\033[K" : "", line.seed, fuzz_outcome(line.code), line.code, line.message, workload,
+				       line.seed);
+				fflush(stdout);
+			}
+			if (rdb != NULL) {
+				struct fuzz_world fw;
+				char replay_cmd[128], digest[24];
+				fuzz_draw(workload, line.seed, &fw);
+				snprintf(replay_cmd, sizeof(replay_cmd), "paddock fuzz %s --replay %" PRIu64, workload, line.seed);
+				snprintf(digest, sizeof(digest), "0x%016" PRIx64, line.digest);
+				if (rundb_add_fuzz(rdb, workload, line.seed, fw.params, fuzz_outcome(line.code), line.code,
+						   line.code != 0 ? line.message : NULL, digest, line.virtual_ms, line.wall_ms,
+						   line.events, replay_cmd, errmsg, sizeof(errmsg)) != 0) {
+					fprintf(stderr, "paddock fuzz: recording: %s\n", errmsg);
+					rc = 2;
+				}
+			}
+			if (line.code != 0 && stop_on_failure) {
+				for (j = 0; j < jobs; j++)
+					if (pids[j] > 0)
+						kill(pids[j], SIGTERM);
+			}
+		}
+		if (!quiet && net_now_ms() >= next_print) {
+			uint64_t el = net_now_ms() - t0;
+			double rate = el > 0 ? (double)done * 1000.0 / (double)el : 0;
+			char eta[48] = "";
+			if (last != UINT64_MAX && rate > 0) {
+				uint64_t total = last - first + 1;
+				snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)(total > done ? total - done : 0) / rate);
+			} else if (deadline != 0) {
+				snprintf(eta, sizeof(eta), ", %.0f s left",
+					 deadline > net_now_ms() ? (double)(deadline - net_now_ms()) / 1000.0 : 0.0);
+			}
+			fprintf(stderr, "%s[fuzz %s] %" PRIu64 " seeds, %.1f seeds/s, %.1f simulated s per s, %" PRIu64
+					" failures%s%s",
+				tty ? "\r\033[K" : "", workload, done, rate, el > 0 ? (double)sim_ms / (double)el : 0.0, failed,
+				eta, tty ? "" : "\n");
+			next_print = net_now_ms() + (tty ? 500 : 10000);
+		}
+	}
+	for (k = 0; k < jobs; k++) {
+		int status;
+		waitpid(pids[k], &status, 0);
+	}
+	if (rdb != NULL && rundb_close(rdb, errmsg, sizeof(errmsg)) != 0) {
+		fprintf(stderr, "paddock fuzz: recording: %s\n", errmsg);
+		rc = 2;
+	}
+	{
+		uint64_t el = net_now_ms() - t0;
+		fprintf(stderr, "%s", tty ? "\r\033[K" : "");
+		printf("fuzz %s: %" PRIu64 " seeds in %.1f s (%.1f seeds/s, %.1f simulated s per wall s, %u jobs): %" PRIu64
+		       " failed\n",
+		       workload, done, (double)el / 1000.0, el > 0 ? (double)done * 1000.0 / (double)el : 0.0,
+		       el > 0 ? (double)sim_ms / (double)el : 0.0, jobs, failed);
+	}
+	return rc;
+}
