@@ -6,7 +6,8 @@
  * the simulator's invariants all along and liveness after the calm.
  *
  *   paddock fuzz election|writes [--seeds A..B] [--time BUDGET] [--jobs N]
- *                [--db FILE] [--stop-on-failure] [--quiet]
+ *                [--db FILE] [--servers K] [--stop-on-failure] [--quiet]
+ *   (--servers K: every world has K servers instead of a drawn 3, 5 or 7)
  *   paddock fuzz election --replay SEED      one seed again, its world and timeline printed
  *
  * Workloads: election (5 s of faults then 15 s healed, few clients; the
@@ -47,6 +48,8 @@ struct fuzz_world {
 
 /* The world of a seed: drawn from its own stream (not the world's), so
  * the same seed always gives the same world. */
+static uint32_t fuzz_servers; /* --servers: every world of this size (0: drawn) */
+
 static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw)
 {
 	static const uint32_t ticks[] = {100, 200, 300};
@@ -63,6 +66,8 @@ static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw
 	o->seed = seed;
 	o->ensemble = true;
 	o->servers = election ? 3 + 2 * (uint32_t)pd_prng_below(&r, 3) : 3 + 2 * (uint32_t)pd_prng_below(&r, 2);
+	if (fuzz_servers != 0)
+		o->servers = fuzz_servers;
 	o->observers = pd_prng_below(&r, 2) == 0 ? 0 : 1 + (uint32_t)pd_prng_below(&r, 2);
 	if (o->observers >= o->servers)
 		o->observers = o->servers - 1;
@@ -147,7 +152,7 @@ static uint64_t fuzz_budget_ms(const char *v)
 static int fuzz_usage(void)
 {
 	fprintf(stderr, "usage: paddock fuzz election|writes [--seeds A..B] [--time BUDGET] [--jobs N] [--db FILE]\n"
-			"                    [--stop-on-failure] [--quiet]\n"
+			"                    [--servers K] [--stop-on-failure] [--quiet]\n"
 			"       paddock fuzz election|writes --replay SEED\n"
 			"BUDGET: 90s, 10m, 1h\n");
 	return 2;
@@ -249,6 +254,10 @@ int fuzz_cli(int argc, char **argv)
 				return fuzz_usage();
 		} else if (strcmp(argv[i], "--db") == 0) {
 			db = v;
+		} else if (strcmp(argv[i], "--servers") == 0) {
+			fuzz_servers = (uint32_t)strtoul(v, NULL, 10);
+			if (fuzz_servers < 1 || fuzz_servers > 7)
+				return fuzz_usage();
 		} else if (strcmp(argv[i], "--replay") == 0) {
 			replay = strtoull(v, NULL, 0);
 			if (replay == 0)

@@ -16,6 +16,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export ENS_SEEDS=${ENS_SEEDS:-100} # ensemble seeds under the sanitizers (the normal build runs 2000)
   export SCENARIO_SEEDS=${SCENARIO_SEEDS:-30} # seeds per scenario under the sanitizers (the normal build runs 100)
+  export FUZZ_SEEDS=${FUZZ_SEEDS:-200}        # swarm fuzz seeds under the sanitizers (the normal build runs 2000)
   ctest --test-dir build-asan --output-on-failure -LE 'kazoo|diff|bench'
 elif [ "${1:-}" = "--fuzz" ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPD_FUZZ=ON >/dev/null

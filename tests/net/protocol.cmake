@@ -11,3 +11,5 @@ pd_add_py_test(sim_run_records SCRIPT tests/net/test_rundb.py LABELS sim TIMEOUT
 pd_add_py_test(scenarios_sim SCRIPT tests/net/test_scenarios.py LABELS sim TIMEOUT 900)
 # Scenarios against real server processes (paddock run).
 pd_add_py_test(scenarios_real SCRIPT tests/net/test_scenarios_real.py LABELS net TIMEOUT 600)
+# Swarm fuzzing (paddock fuzz): a bounded smoke with zero failures.
+pd_add_py_test(fuzz_swarm_smoke SCRIPT tests/net/test_fuzz.py LABELS sim TIMEOUT 1200)

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""`paddock fuzz`: a bounded smoke of swarm seeds with zero failures (FUZZ_SEEDS election seeds,
+2,000 by default, and a tenth as many writes seeds, on two processes), recorded in SQLite; the
+same seed draws the same world and replays to the same digest."""
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+SEEDS = int(os.environ.get("FUZZ_SEEDS", "2000"))
+
+
+def paddock(*args):
+    return subprocess.run([harness.PADDOCK_BIN] + list(args), capture_output=True, text=True, timeout=1200)
+
+
+class FuzzTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pd-fuzz-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.db = os.path.join(self.dir, "fuzz.sqlite")
+
+    def test_smoke_has_no_failures(self):
+        p = paddock("fuzz", "election", "--seeds", "1..%d" % SEEDS, "--jobs", "2", "--db", self.db)
+        self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-2000:])
+        self.assertIn("fuzz election: %d seeds in" % SEEDS, p.stdout)
+        self.assertIn(": 0 failed", p.stdout)
+        self.assertIn("seeds/s", p.stderr)  # the progress line
+        w = max(SEEDS // 10, 20)
+        p = paddock("fuzz", "writes", "--seeds", "1..%d" % w, "--jobs", "2", "--db", self.db)
+        self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-2000:])
+        con = sqlite3.connect(self.db)
+        rows = dict(con.execute("SELECT scenario, count(*) FROM runs WHERE kind = 'fuzz' AND outcome = 'pass' "
+                                "GROUP BY scenario"))
+        self.assertEqual(rows, {"election": SEEDS, "writes": w})
+        # swarm: the worlds differ in size and in the faults they turn on
+        params = [p for (p,) in con.execute("SELECT parameters FROM runs WHERE scenario = 'election'")]
+        sizes = {re.search(r'"servers":(\d+)', p).group(1) for p in params}
+        masks = {re.search(r'"faults":"(0x[0-9a-f]+)"', p).group(1) for p in params}
+        self.assertEqual(sizes, {"3", "5", "7"})
+        self.assertGreater(len(masks), min(SEEDS, 4096) // 4)
+        digest, replay = con.execute("SELECT digest, replay FROM runs WHERE scenario = 'election' AND seed = 7"
+                                     ).fetchone()
+        con.close()
+        self.assertEqual(replay, "paddock fuzz election --replay 7")
+        again = paddock("fuzz", "election", "--replay", "7")
+        self.assertEqual(again.returncode, 0, again.stdout)
+        self.assertIn("digest=%s" % digest, again.stdout)
+        self.assertIn("faults on: ", again.stdout)
+
+    def test_usage(self):
+        self.assertEqual(paddock("fuzz", "nothing").returncode, 2)
+        self.assertEqual(paddock("fuzz", "election", "--seeds", "9..1").returncode, 2)
+        self.assertEqual(paddock("fuzz", "election", "--time", "soon").returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
