@@ -49,6 +49,13 @@ struct fuzz_world {
 /* The world of a seed: drawn from its own stream (not the world's), so
  * the same seed always gives the same world. */
 static uint32_t fuzz_servers; /* --servers: every world of this size (0: drawn) */
+static volatile sig_atomic_t fuzz_interrupted;
+
+static void fuzz_on_sigint(int sig)
+{
+	(void)sig;
+	fuzz_interrupted = 1;
+}
 
 static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw)
 {
@@ -275,6 +282,12 @@ int fuzz_cli(int argc, char **argv)
 		fprintf(stderr, "paddock fuzz: %s\n", errmsg);
 		return 2;
 	}
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = fuzz_on_sigint;
+		sigaction(SIGINT, &sa, NULL);
+	}
 	t0 = net_now_ms();
 	if (budget_ms != 0)
 		deadline = t0 + budget_ms;
@@ -291,6 +304,7 @@ int fuzz_cli(int argc, char **argv)
 			return 2;
 		}
 		if (pids[k] == 0) {
+			signal(SIGINT, SIG_DFL); /* Ctrl-C ends the workers; the parent records what they sent */
 			close(p[0]);
 			fuzz_worker(workload, first, last, k, jobs, deadline, p[1]);
 		}
@@ -310,6 +324,11 @@ int fuzz_cli(int argc, char **argv)
 			}
 		if (poll(pf, n, 500) < 0 && errno != EINTR)
 			break;
+		if (fuzz_interrupted == 1) {
+			fuzz_interrupted = 2;
+			for (k = 0; k < jobs; k++)
+				kill(pids[k], SIGTERM);
+		}
 		for (k = 0; k < n; k++) {
 			struct fuzz_line line;
 			ssize_t got;
