@@ -49,6 +49,11 @@ struct fuzz_world {
 /* The world of a seed: drawn from its own stream (not the world's), so
  * the same seed always gives the same world. */
 static uint32_t fuzz_servers; /* --servers: every world of this size (0: drawn) */
+/* --faults, --seconds, --clients: a drawn world with these replaced (what --shrink finds) */
+static uint32_t fuzz_faults;
+static uint64_t fuzz_fault_ms;
+static int32_t fuzz_clients = -1;
+static uint32_t fuzz_bugs; /* --bugs: SIM_BUG_* planted in every world (to show a failure shrink) */
 static volatile sig_atomic_t fuzz_interrupted;
 
 static void fuzz_on_sigint(int sig)
@@ -88,6 +93,13 @@ static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw
 	if (o->swarm == 0)
 		o->swarm = SIM_FAULT_ALL;
 	o->nemesis_gap_ms = gaps[pd_prng_below(&r, 4)];
+	if (fuzz_faults != 0)
+		o->swarm = fuzz_faults;
+	if (fuzz_fault_ms != 0)
+		o->duration_ms = fuzz_fault_ms;
+	if (fuzz_clients >= 0)
+		o->clients = (uint32_t)fuzz_clients;
+	o->bugs = fuzz_bugs;
 	o->latency_us_max = lat[pd_prng_below(&r, 3)];
 	o->fsync_us_max = fsyncs[pd_prng_below(&r, 3)];
 	o->snap_count = snaps[pd_prng_below(&r, 3)];
@@ -160,7 +172,8 @@ static int fuzz_usage(void)
 {
 	fprintf(stderr, "usage: paddock fuzz election|writes [--seeds A..B] [--time BUDGET] [--jobs N] [--db FILE]\n"
 			"                    [--servers K] [--stop-on-failure] [--quiet]\n"
-			"       paddock fuzz election|writes --replay SEED\n"
+			"       paddock fuzz election|writes --replay SEED [--shrink] [--faults MASK] [--seconds S]\n"
+			"                    [--clients C] [--servers K]\n"
 			"BUDGET: 90s, 10m, 1h\n");
 	return 2;
 }
@@ -193,6 +206,173 @@ static int fuzz_replay(const char *workload, uint64_t seed)
 	return line.code;
 }
 
+/* The replay command of a seed with the overrides in force. */
+static void fuzz_replay_cmd(const char *workload, uint64_t seed, char *out, size_t size)
+{
+	int n = snprintf(out, size, "paddock fuzz %s --replay %" PRIu64, workload, seed);
+	if (fuzz_faults != 0 && n < (int)size)
+		n += snprintf(out + n, size - (size_t)n, " --faults 0x%03x", fuzz_faults);
+	if (fuzz_fault_ms != 0 && n < (int)size)
+		n += snprintf(out + n, size - (size_t)n, " --seconds %.1f", (double)fuzz_fault_ms / 1000.0);
+	if (fuzz_clients >= 0 && n < (int)size)
+		n += snprintf(out + n, size - (size_t)n, " --clients %d", fuzz_clients);
+	if (fuzz_servers != 0 && n < (int)size)
+		n += snprintf(out + n, size - (size_t)n, " --servers %u", fuzz_servers);
+	if (fuzz_bugs != 0 && n < (int)size)
+		snprintf(out + n, size - (size_t)n, " --bugs 0x%x", fuzz_bugs);
+}
+
+/* Whether the seed still fails (with the overrides in force) the way it did. */
+static bool fuzz_still_fails(const char *workload, uint64_t seed, int code)
+{
+	struct fuzz_line line;
+	fuzz_one(workload, seed, &line, false, NULL);
+	return line.code == code;
+}
+
+/* One fault of a timeline as Lua (docs/scenarios.md), or a comment when
+ * the scenario language has no such verb. */
+static void fuzz_lua_fault(FILE *f, const struct sim_note *n)
+{
+	unsigned a, b, ms;
+	unsigned long long mask;
+	if (strcmp(n->kind, "crash") == 0 || strcmp(n->kind, "torn_write") == 0 || strcmp(n->kind, "restart") == 0 ||
+	    strcmp(n->kind, "wipe") == 0) {
+		fprintf(f, "%s(%d)\n", n->kind, n->server);
+	} else if (strcmp(n->kind, "isolate") == 0 && sscanf(n->detail, "from every other server for %u ms", &ms) == 1) {
+		fprintf(f, "partition({ %d }, others(%d)); after(%u, heal)\n", n->server, n->server, ms);
+	} else if (strcmp(n->kind, "cut") == 0 &&
+		   sscanf(n->detail, "from server %u (both ways) for %u ms", &b, &ms) == 2) {
+		fprintf(f, "partition({ %d }, { %u }); after(%u, heal)\n", n->server, b, ms);
+	} else if (strcmp(n->kind, "bridge") == 0 && sscanf(n->detail, "halves 0x%llx for %u ms", &mask, &ms) == 2) {
+		fprintf(f, "partition(halves(0x%llx, %d, 0), halves(0x%llx, %d, 1)); after(%u, heal)\n", mask, n->server,
+			mask, n->server, ms);
+	} else if (strcmp(n->kind, "clog") == 0 && sscanf(n->detail, "hears no one for %u ms", &ms) == 1) {
+		fprintf(f, "clog(%d, %u)\n", n->server, ms);
+	} else if (strcmp(n->kind, "skew") == 0 && sscanf(n->detail, "its clock leaps %u ms", &ms) == 1) {
+		fprintf(f, "skew(%d, %u)\n", n->server, ms);
+	} else if (strcmp(n->kind, "disk_full") == 0 && sscanf(n->detail, "for %u ms", &ms) == 1) {
+		fprintf(f, "disk_full(%d, %u)\n", n->server, ms);
+	} else if (strcmp(n->kind, "flap") == 0 && sscanf(n->detail, "with server %u, %u spells", &b, &ms) == 2) {
+		/* spells of 20..600 ms each way, drawn: here their mean */
+		fprintf(f, "spawn(function() for _ = 1, %u do partition({ %d }, { %u }) sleep(310) heal() sleep(310) end end)\n",
+			ms, n->server, b);
+	} else if (strcmp(n->kind, "role") == 0 || strcmp(n->kind, "reload") == 0) {
+		return;
+	} else {
+		(void)a;
+		fprintf(f, "-- (no verb) %s%s%d: %s\n", n->kind, n->server > 0 ? " server " : "", n->server, n->detail);
+	}
+}
+
+/* The shrunk run as a scenario for scenarios/regressions/: its ensemble,
+ * a load like its clients, its faults at their times, then the heal and
+ * the liveness it failed. */
+static void fuzz_lua(FILE *f, const char *workload, uint64_t seed, const struct fuzz_world *fw,
+		     const struct sim_result *r, const char *replay, const char *failure)
+{
+	uint64_t at = 0;
+	size_t i;
+	fprintf(f, "-- regression: %s seed %" PRIu64 ", shrunk by paddock fuzz --shrink (commit %s)\n", workload, seed,
+		pd_build_commit());
+	fprintf(f, "-- %s\n-- it failed: %s\n-- world: %s\n", replay, failure, fw->params);
+	fprintf(f, "ensemble { servers = %u, observers = %u, tick = %u, snap_count = %u }\n", fw->o.servers,
+		fw->o.observers, fw->o.tick_ms, fw->o.snap_count);
+	if (fw->o.clients > 0)
+		fprintf(f, "load { clients = %u }\n", fw->o.clients);
+	fprintf(f, "local function others(s) local t = {} for i = 1, servers() do if i ~= s then t[#t + 1] = i end end "
+		   "return t end\n"
+		   "local function halves(mask, bridge, side) local t = {} for i = 1, servers() do "
+		   "if i ~= bridge and ((mask >> (i - 1)) & 1) == side then t[#t + 1] = i end end return t end\n"
+		   "local function after(ms, fn) spawn(function() sleep(ms) fn() end) end\n"
+		   "step(\"the faults\")\n");
+	for (i = 0; i < r->timeline_count; i++) {
+		const struct sim_note *n = &r->timeline[i];
+		if (strcmp(n->kind, "role") == 0 || strcmp(n->kind, "reload") == 0)
+			continue;
+		if (strcmp(n->kind, "calm") == 0)
+			break;
+		if (n->at_us / 1000 > at) {
+			fprintf(f, "sleep(%" PRIu64 ")\n", n->at_us / 1000 - at);
+			at = n->at_us / 1000;
+		}
+		fuzz_lua_fault(f, n);
+	}
+	if (fw->o.duration_ms > at)
+		fprintf(f, "sleep(%" PRIu64 ")\n", fw->o.duration_ms - at);
+	fprintf(f, "step(\"every fault heals\")\nheal()\n");
+	fprintf(f, "for i = 1, servers() do if role(i) == \"down\" then restart(i) end end\n");
+	fprintf(f, "eventually(function()\n"
+		   "  local l, n, voters = leader(), 0, 0\n"
+		   "  for i = 1, servers() do\n"
+		   "    local s = state(i)\n"
+		   "    if i <= servers() - %u then voters = voters + 1 end\n"
+		   "    if i <= servers() - %u and s.serving and s.leader == l then n = n + 1 end\n"
+		   "  end\n"
+		   "  return l ~= nil and 2 * n > voters\n"
+		   "end, %" PRIu64 ", \"a quorum of voters follows one serving leader\")\n",
+		fw->o.observers, fw->o.observers, fw->o.liveness_ms);
+}
+
+/* --replay SEED --shrink: the smallest world that still fails the same
+ * way, found greedily: fault classes turned off one by one, the fault
+ * phase halved, clients removed, servers down to three; then its
+ * replay command, timeline and scenario. */
+static int fuzz_shrink(const char *workload, uint64_t seed)
+{
+	struct fuzz_world fw;
+	struct fuzz_line first;
+	struct sim_result r;
+	char replay_cmd[256];
+	uint32_t bit;
+	int runs = 1;
+	fuzz_one(workload, seed, &first, false, NULL);
+	if (first.code == 0) {
+		printf("seed %" PRIu64 " passes: nothing to shrink\n", seed);
+		return 0;
+	}
+	printf("seed %" PRIu64 " fails (exit %d): %s\nshrinking...\n", seed, first.code, first.message);
+	fuzz_draw(workload, seed, &fw);
+	fuzz_faults = fw.o.swarm;
+	for (bit = 1; bit <= SIM_FAULT_ALL; bit <<= 1) {
+		if (!(fuzz_faults & bit) || fuzz_faults == bit)
+			continue;
+		fuzz_faults &= ~bit;
+		runs++;
+		if (!fuzz_still_fails(workload, seed, first.code))
+			fuzz_faults |= bit;
+	}
+	fuzz_fault_ms = fw.o.duration_ms;
+	while (fuzz_fault_ms > 500) {
+		uint64_t keep = fuzz_fault_ms;
+		fuzz_fault_ms /= 2;
+		runs++;
+		if (!fuzz_still_fails(workload, seed, first.code)) {
+			fuzz_fault_ms = keep;
+			break;
+		}
+	}
+	for (fuzz_clients = 0; fuzz_clients < (int32_t)fw.o.clients; fuzz_clients++) {
+		runs++;
+		if (fuzz_still_fails(workload, seed, first.code))
+			break;
+	}
+	if (fw.o.servers > 3 && fuzz_servers == 0) {
+		fuzz_servers = 3;
+		runs++;
+		if (!fuzz_still_fails(workload, seed, first.code))
+			fuzz_servers = 0;
+	}
+	fuzz_draw(workload, seed, &fw);
+	fuzz_replay_cmd(workload, seed, replay_cmd, sizeof(replay_cmd));
+	fuzz_one(workload, seed, &first, true, &r);
+	printf("shrunk in %d runs: %s\nstill fails (exit %d): %s\n", runs, fw.params, first.code, first.message);
+	printf("replay: %s\n\n-- scenario (scenarios/regressions/%s_%" PRIu64 ".lua):\n", replay_cmd, workload, seed);
+	fuzz_lua(stdout, workload, seed, &fw, &r, replay_cmd, first.message);
+	sim_result_free(&r);
+	return first.code;
+}
+
 /* A worker: seeds first+k, first+k+jobs, ... up to last (or the deadline),
  * each result written to fd as one binary record. */
 static void fuzz_worker(const char *workload, uint64_t first, uint64_t last, unsigned k, unsigned jobs,
@@ -222,7 +402,7 @@ int fuzz_cli(int argc, char **argv)
 	uint64_t first = 1, last = UINT64_MAX, budget_ms = 0, deadline = 0, t0, done = 0, failed = 0, next_print;
 	uint64_t replay = 0, sim_ms = 0;
 	unsigned jobs = 1, k, alive;
-	bool stop_on_failure = false, quiet = false, have_seeds = false, tty = isatty(2);
+	bool stop_on_failure = false, quiet = false, have_seeds = false, tty = isatty(2), shrink = false;
 	int fds[FUZZ_JOBS_MAX];
 	pid_t pids[FUZZ_JOBS_MAX];
 	struct rundb *rdb = NULL;
@@ -238,6 +418,10 @@ int fuzz_cli(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--quiet") == 0) {
 			quiet = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--shrink") == 0) {
+			shrink = true;
 			continue;
 		}
 		if (v == NULL)
@@ -261,6 +445,20 @@ int fuzz_cli(int argc, char **argv)
 				return fuzz_usage();
 		} else if (strcmp(argv[i], "--db") == 0) {
 			db = v;
+		} else if (strcmp(argv[i], "--bugs") == 0) {
+			fuzz_bugs = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(argv[i], "--faults") == 0) {
+			fuzz_faults = (uint32_t)strtoul(v, NULL, 0) & SIM_FAULT_ALL;
+			if (fuzz_faults == 0)
+				return fuzz_usage();
+		} else if (strcmp(argv[i], "--seconds") == 0) {
+			fuzz_fault_ms = (uint64_t)(strtod(v, NULL) * 1000);
+			if (fuzz_fault_ms == 0)
+				return fuzz_usage();
+		} else if (strcmp(argv[i], "--clients") == 0) {
+			fuzz_clients = (int32_t)strtol(v, NULL, 10);
+			if (fuzz_clients < 0 || fuzz_clients > 64)
+				return fuzz_usage();
 		} else if (strcmp(argv[i], "--servers") == 0) {
 			fuzz_servers = (uint32_t)strtoul(v, NULL, 10);
 			if (fuzz_servers < 1 || fuzz_servers > 7)
@@ -275,7 +473,9 @@ int fuzz_cli(int argc, char **argv)
 		i++;
 	}
 	if (replay != 0)
-		return fuzz_replay(workload, replay);
+		return shrink ? fuzz_shrink(workload, replay) : fuzz_replay(workload, replay);
+	if (shrink)
+		return fuzz_usage(); /* --shrink needs --replay SEED */
 	if (!have_seeds && budget_ms == 0)
 		last = 1000; /* neither: a thousand seeds */
 	if (db != NULL && (rdb = rundb_open(db, errmsg, sizeof(errmsg))) == NULL) {
@@ -351,16 +551,17 @@ int fuzz_cli(int argc, char **argv)
 				failed++;
 				if (rc == 0)
 					rc = 1;
-				printf("%sseed %" PRIu64 ": %s (exit %d): %s; replay: paddock fuzz %s --replay %" PRIu64 "\n",
-				       tty ? "\r\033[K" : "", line.seed, fuzz_outcome(line.code), line.code, line.message, workload,
-				       line.seed);
+				char cmd[256];
+				fuzz_replay_cmd(workload, line.seed, cmd, sizeof(cmd));
+				printf("%sseed %" PRIu64 ": %s (exit %d): %s; replay: %s\n", tty ? "\r\033[K" : "", line.seed,
+				       fuzz_outcome(line.code), line.code, line.message, cmd);
 				fflush(stdout);
 			}
 			if (rdb != NULL) {
 				struct fuzz_world fw;
 				char replay_cmd[128], digest[24];
 				fuzz_draw(workload, line.seed, &fw);
-				snprintf(replay_cmd, sizeof(replay_cmd), "paddock fuzz %s --replay %" PRIu64, workload, line.seed);
+				fuzz_replay_cmd(workload, line.seed, replay_cmd, sizeof(replay_cmd));
 				snprintf(digest, sizeof(digest), "0x%016" PRIx64, line.digest);
 				if (rundb_add_fuzz(rdb, workload, line.seed, fw.params, fuzz_outcome(line.code), line.code,
 						   line.code != 0 ? line.message : NULL, digest, line.virtual_ms, line.wall_ms,

@@ -1370,7 +1370,8 @@ static void sim_nemesis_swarm(struct sim_world *w)
 		sim_peer_block(w, a, b, how, +1);
 		sim_schedule(w, until, SIM_EV_HEAL, a, b, SIM_PEER_PAIR | how, NULL, 0);
 		w->res->peer_partitions++;
-		sim_note(w, a + 1, "cut", "from server %u (%s)", b + 1, k == SIM_FAULT_PEER_CUT ? "both ways" : "one way");
+		sim_note(w, a + 1, "cut", "from server %u (%s) for %llu ms", b + 1,
+			 k == SIM_FAULT_PEER_CUT ? "both ways" : "one way", (unsigned long long)((until - w->now_us) / 1000));
 		break;
 	}
 	case SIM_FAULT_ISOLATE:
@@ -1380,7 +1381,8 @@ static void sim_nemesis_swarm(struct sim_world *w)
 				sim_schedule(w, until, SIM_EV_HEAL, a, b, SIM_PEER_PAIR | SIM_HEAL_UP | SIM_HEAL_DOWN, NULL, 0);
 			}
 		w->res->peer_partitions++;
-		sim_note(w, a + 1, "isolate", "from every other server");
+		sim_note(w, a + 1, "isolate", "from every other server for %llu ms",
+			 (unsigned long long)((until - w->now_us) / 1000));
 		break;
 	case SIM_FAULT_BRIDGE: {
 		/* halves drawn at random; server a is the bridge */
@@ -1394,7 +1396,8 @@ static void sim_nemesis_swarm(struct sim_world *w)
 						     NULL, 0);
 				}
 		w->res->peer_partitions++;
-		sim_note(w, a + 1, "bridge", "the only server both halves reach (halves 0x%llx)", (unsigned long long)side);
+		sim_note(w, a + 1, "bridge", "halves 0x%llx for %llu ms", (unsigned long long)side,
+			 (unsigned long long)((until - w->now_us) / 1000));
 		break;
 	}
 	case SIM_FAULT_FLAP: {
@@ -1413,10 +1416,12 @@ static void sim_nemesis_swarm(struct sim_world *w)
 		sim_note(w, a + 1, "flap", "with server %u, %u spells", b + 1, spells);
 		break;
 	}
-	case SIM_FAULT_CLOG:
-		sim_world_clog(w, a, sim_draw(w, 50000, 3000000));
-		sim_note(w, a + 1, "clog", "hears no one for a while");
+	case SIM_FAULT_CLOG: {
+		uint64_t us = sim_draw(w, 50000, 3000000);
+		sim_world_clog(w, a, us);
+		sim_note(w, a + 1, "clog", "hears no one for %llu ms", (unsigned long long)(us / 1000));
 		break;
+	}
 	case SIM_FAULT_SKEW: {
 		/* the monotonic clock leaps forward (a suspended VM resumes) */
 		int64_t ms = (int64_t)sim_draw(w, 100, 6000);

@@ -55,6 +55,33 @@ class FuzzTest(unittest.TestCase):
         self.assertIn("digest=%s" % digest, again.stdout)
         self.assertIn("faults on: ", again.stdout)
 
+    def test_shrink_a_planted_bug(self):
+        # partitions that never heal (a planted world bug): the fuzzer finds a seed, --shrink keeps
+        # only what the failure needs, and prints a replay command and a scenario that runs
+        p = paddock("fuzz", "election", "--bugs", "0x80", "--seeds", "1..40", "--stop-on-failure", "--quiet")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        seed = min(int(m) for m in re.findall(r"^seed (\d+): liveness", p.stdout, re.M))
+        original = paddock("fuzz", "election", "--replay", str(seed), "--bugs", "0x80")
+        mask_before = int(re.search(r'"faults":"(0x[0-9a-f]+)"', original.stdout).group(1), 16)
+        s = paddock("fuzz", "election", "--replay", str(seed), "--bugs", "0x80", "--shrink")
+        self.assertEqual(s.returncode, 128, s.stdout + s.stderr)
+        self.assertIn("shrunk in ", s.stdout)
+        world = re.search(r"^shrunk in \d+ runs: (.*)$", s.stdout, re.M).group(1)
+        mask_after = int(re.search(r'"faults":"(0x[0-9a-f]+)"', world).group(1), 16)
+        self.assertEqual(mask_after & ~mask_before, 0)
+        self.assertLess(bin(mask_after).count("1"), bin(mask_before).count("1"), (hex(mask_before), world))
+        replay = re.search(r"^replay: (paddock fuzz .*)$", s.stdout, re.M).group(1).split()
+        again = paddock(*replay[1:])
+        self.assertEqual(again.returncode, 128, again.stdout)
+        lua = s.stdout[s.stdout.index("-- regression:"):]
+        path = os.path.join(self.dir, "regression.lua")
+        with open(path, "w") as f:
+            f.write(lua)
+        run = paddock("sim", path, "--seed", "1")
+        self.assertIn(run.returncode, (0, 1), run.stdout + run.stderr)  # a valid scenario (2: a script error)
+        self.assertIn("ensemble { servers = ", lua)
+        self.assertIn("a quorum of voters follows one serving leader", lua)
+
     def test_usage(self):
         self.assertEqual(paddock("fuzz", "nothing").returncode, 2)
         self.assertEqual(paddock("fuzz", "election", "--seeds", "9..1").returncode, 2)
