@@ -229,6 +229,16 @@ struct pd_mem *pd_node_io_mem(struct pd_node *node)
 	return &node->io_mem;
 }
 
+uint64_t pd_node_marks_hit(const struct pd_node *node)
+{
+	uint64_t hit = 0;
+	uint32_t m;
+	for (m = 0; m < PD_MARK_COUNT; m++)
+		if (node->marks[m] != 0)
+			hit |= 1ull << m;
+	return hit;
+}
+
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -463,6 +473,7 @@ void node_count_for_snapshot(struct pd_node *node, size_t txn_len)
 	memset(&e, 0, sizeof(e));
 	e.type = PD_FX_SNAPSHOT;
 	e.zxid = node->last_zxid;
+	PD_MARK(node, PD_MARK_SNAPSHOT_DUE);
 	if (node_fx_push(node, &e) != 0)
 		return; /* asked again after the next txn */
 	node->snap_txns = 0;
@@ -519,6 +530,7 @@ static void node_log_failed(struct pd_node *node)
 {
 	struct pend_queue *q = &node->pending;
 	node->log_failed = true;
+	PD_MARK(node, PD_MARK_LOG_FAILED);
 	if (node->ens != NULL) {
 		/* An ensemble member cannot take back what it proposed or acked:
 		 * what is durable stays its history, the rest is gone, and it

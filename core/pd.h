@@ -228,6 +228,8 @@ void pd_node_follow(struct pd_node *node, uint64_t leader);
  * legitimately empty one, ZK-2325). */
 void pd_node_set_empty(struct pd_node *node);
 void pd_node_get_stats(const struct pd_node *node, struct pd_node_stats *out);
+/* The coverage marks (marks.h) this node passed: bit m set for mark m. */
+uint64_t pd_node_marks_hit(const struct pd_node *node);
 /* Read-only look at one znode for checkers and tests (the simulator's
  * invariants run outside the core): 0 with *out, or PD_ENONODE. */
 int pd_node_stat(const struct pd_node *node, const char *path, size_t len, struct pd_stat *out);

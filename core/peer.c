@@ -274,6 +274,9 @@ static void peer_after_fle(struct pd_node *node)
 	e->role_since_ms = node->now_ms;
 	e->established = false;
 	pd_fle_settle(&e->fle, st, leader, e->fle.prop.zxid, e->fle.prop.peer_epoch);
+	PD_MARK(node, st == PD_PEER_LEADING	? PD_MARK_ELECTED_LEADER
+		      : st == PD_PEER_FOLLOWING ? PD_MARK_ELECTED_FOLLOWER
+						: PD_MARK_ELECTED_OBSERVER);
 	if (st == PD_PEER_LEADING) {
 		e->epoch_decided = false;
 		e->epoch_candidate = e->epochs[PD_EPOCH_ACCEPTED] + 1;
@@ -341,6 +344,7 @@ void peer_start(struct pd_node *node)
 	peer_config_node(node);
 	if (e->follow_hint != 0) {
 		/* back from a reload: straight to the leader that asked for it */
+		PD_MARK(node, PD_MARK_FOLLOW_AFTER_RELOAD);
 		enum pd_peer_state st = e->fle.voter ? PD_PEER_FOLLOWING : PD_PEER_OBSERVING;
 		e->fle.round = 1;
 		e->role = (int)st;
@@ -457,8 +461,10 @@ static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const
 		l->observer = qp->type == PD_QP_OBSERVERINFO || !pd_fle_is_voter(&e->fle, l->sid);
 		l->accepted = PD_ZXID_EPOCH(qp->zxid);
 		if (!e->epoch_decided) {
-			if (l->accepted + 1 > e->epoch_candidate && !l->observer)
+			if (l->accepted + 1 > e->epoch_candidate && !l->observer) {
 				e->epoch_candidate = l->accepted + 1;
+				PD_MARK(node, PD_MARK_EPOCH_FROM_LEARNER);
+			}
 			peer_leader_decide_epoch(node);
 		} else if (e->epochs[PD_EPOCH_ACCEPTED] == e->epoch) {
 			peer_send_leaderinfo(node, l);
@@ -484,6 +490,7 @@ static void peer_leader_packet(struct pd_node *node, struct pd_conn *conn, const
 		/* a learner more recent than me: I must not lead it */
 		if ((uint64_t)(uint32_t)ce > e->epochs[PD_EPOCH_CURRENT] ||
 		    ((uint64_t)(uint32_t)ce == e->epochs[PD_EPOCH_CURRENT] && qp->zxid > node->last_zxid)) {
+			PD_MARK(node, PD_MARK_LEARNER_NEWER);
 			peer_learner_drop(node, l, true);
 			return;
 		}
@@ -508,8 +515,10 @@ static void peer_leader_tick(struct pd_node *node)
 		return;
 	}
 	if (!e->established || !e->serving) {
-		if (node->now_ms - e->role_since_ms > peer_ticks_ms(node, node->cfg.init_limit))
+		if (node->now_ms - e->role_since_ms > peer_ticks_ms(node, node->cfg.init_limit)) {
+			PD_MARK(node, PD_MARK_LEADER_INIT_LIMIT);
 			peer_look(node); /* no quorum established (or synced) within initLimit */
+		}
 		return;
 	}
 	if (node->now_ms >= e->next_ping_ms) {
@@ -569,13 +578,16 @@ static void peer_learner_tick(struct pd_node *node)
 	uint64_t quiet = node->now_ms - e->last_heard_ms;
 	if (e->lconn == 0 && !e->ldialing && node->now_ms >= e->next_dial_ms) {
 		if (e->dial_tries >= PEER_DIAL_TRIES) {
+			PD_MARK(node, PD_MARK_LEARNER_GAVE_UP);
 			peer_look(node);
 			return;
 		}
 		peer_learner_dial(node);
 	}
-	if (quiet > peer_ticks_ms(node, e->got_ping ? node->cfg.sync_limit : node->cfg.init_limit))
+	if (quiet > peer_ticks_ms(node, e->got_ping ? node->cfg.sync_limit : node->cfg.init_limit)) {
+		PD_MARK(node, PD_MARK_LEARNER_GAVE_UP);
 		peer_look(node); /* the leader went quiet */
+	}
 }
 
 /* --- the planes --- */
@@ -745,6 +757,7 @@ void peer_conn_data(struct pd_node *node, struct pd_conn *conn, const uint8_t *p
 			 * without txns it had acked).  I join an established
 			 * leader and trust my data once it has synced me. */
 			e->distrust = true;
+			PD_MARK(node, PD_MARK_DISTRUST_EMPTY);
 			if (e->role == PD_PEER_LOOKING)
 				pd_fle_look(&e->fle, node->now_ms, e->epochs[PD_EPOCH_CURRENT], -1);
 		}

@@ -1115,6 +1115,7 @@ static void request_expire_sessions(struct pd_node *node)
 			}
 			s->closing = true;
 			node->sessions_expired++;
+			PD_MARK(node, PD_MARK_SESSION_EXPIRED);
 		}
 	} while (n == PD_ARRAY_LEN(due) && !failed);
 }

@@ -11,6 +11,7 @@
 #ifndef PD_SERVER_INT_H
 #define PD_SERVER_INT_H
 
+#include "marks.h"
 #include "acl.h"
 #include "pd.h"
 #include "prng.h"
@@ -125,7 +126,11 @@ struct pend_queue {
 	uint32_t cap;
 };
 
+/* Counts a pass over a coverage mark (marks.h). */
+#define PD_MARK(node, m) ((node)->marks[(m)]++)
+
 struct pd_node {
+	uint32_t marks[PD_MARK_COUNT]; /* coverage marks passed (marks.h) */
 	struct pd_config cfg;
 	struct pd_mem mem;    /* budgeted: tree, ACLs, sessions, watches, connections */
 	struct pd_mem io_mem; /* unbudgeted: effects and input buffers, so that a full

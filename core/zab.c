@@ -316,15 +316,18 @@ static void zab_sync_learner(struct pd_node *node, struct peer_learner *l)
 	l->sync_sent = true;
 	if (plan.kind == PD_SYNC_TRUNC) {
 		e->syncs_trunc++;
+		PD_MARK(node, PD_MARK_SYNC_TRUNC);
 		peer_send_qp(node, conn, PD_QP_TRUNC, plan.trunc_to, NULL, -1);
 		return; /* it rebuilds from its disk and comes back */
 	}
 	if (plan.kind == PD_SYNC_SNAP) {
 		e->syncs_snap++;
+		PD_MARK(node, PD_MARK_SYNC_SNAP);
 		zab_send_snap(node, l);
 		return;
 	}
 	e->syncs_diff++;
+	PD_MARK(node, PD_MARK_SYNC_DIFF);
 	peer_send_qp(node, conn, PD_QP_DIFF, node->last_zxid, NULL, -1);
 	for (i = 0; i < e->clog_count; i++) {
 		const struct zab_clog *c = zab_clog_at(e, i);
@@ -377,6 +380,7 @@ static void zab_maybe_serve(struct pd_node *node)
 	}
 	if (n < peer_voter_quorum(e))
 		return;
+	PD_MARK(node, PD_MARK_LEADER_SERVING);
 	e->serving = true;
 	zab_touch_all(node);
 	for (i = 0; i < e->learner_count; i++)
@@ -404,6 +408,7 @@ static void zab_leader_request(struct pd_node *node, struct peer_learner *l, con
 	struct pd_conn asker;
 	int64_t session;
 	int32_t cxid, type, nauth, i;
+	PD_MARK(node, PD_MARK_FORWARDED);
 	int rc = 0;
 	if (!e->serving || !l->forwarding || qp->data.is_null) {
 		peer_learner_drop(node, l, true);
@@ -592,6 +597,7 @@ void zab_log_failed(struct pd_node *node)
 		/* the tree holds txns the failed log dropped: rebuild from the
 		 * disk (nothing after the durable end), then elect */
 		e->leader = 0;
+		PD_MARK(node, PD_MARK_RELOAD_LOG_FAILED);
 		zab_reload(node, node->durable_zxid, NULL, 0);
 		return;
 	}
@@ -684,6 +690,7 @@ void zab_learner_packet(struct pd_node *node, struct pd_conn *conn, const struct
 			peer_look(node);
 			return;
 		}
+		PD_MARK(node, PD_MARK_RELOAD_TRUNC);
 		zab_reload(node, qp->zxid, NULL, 0);
 		return;
 	case PD_QP_SNAP:
@@ -700,6 +707,7 @@ void zab_learner_packet(struct pd_node *node, struct pd_conn *conn, const struct
 			}
 			return;
 		}
+		PD_MARK(node, PD_MARK_RELOAD_SNAP);
 		zab_reload(node, e->snap_zxid, e->snap.data, e->snap.len);
 		pd_buf_free(&node->io_mem, &e->snap);
 		return;
@@ -725,6 +733,7 @@ void zab_learner_packet(struct pd_node *node, struct pd_conn *conn, const struct
 	}
 	case PD_QP_COMMIT:
 		if (e->lsync == LSYNC_DISCOVERY || qp->zxid > node->next_zxid) {
+			PD_MARK(node, PD_MARK_COMMIT_UNKNOWN);
 			peer_look(node); /* a commit of something never proposed to me */
 			return;
 		}

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "assert.h"
+#include "marks.h"
 #include "net.h"
 #include "prng.h"
 #include "rundb.h"
@@ -128,7 +129,7 @@ static void fuzz_classes(uint32_t mask, char *out, size_t size)
 struct fuzz_line {
 	uint64_t seed;
 	int code;
-	uint64_t virtual_ms, wall_ms, events, digest;
+	uint64_t virtual_ms, wall_ms, events, digest, marks;
 	char message[512];
 };
 
@@ -146,6 +147,7 @@ static void fuzz_one(const char *workload, uint64_t seed, struct fuzz_line *out,
 	out->wall_ms = net_now_ms() - t0;
 	out->events = r.events;
 	out->digest = r.digest;
+	out->marks = r.marks_hit;
 	snprintf(out->message, sizeof(out->message), "%s", r.exit_code != 0 ? r.violation : "");
 	if (keep != NULL)
 		*keep = r;
@@ -400,7 +402,7 @@ int fuzz_cli(int argc, char **argv)
 {
 	const char *workload = argv[2], *db = NULL;
 	uint64_t first = 1, last = UINT64_MAX, budget_ms = 0, deadline = 0, t0, done = 0, failed = 0, next_print;
-	uint64_t replay = 0, sim_ms = 0;
+	uint64_t replay = 0, sim_ms = 0, marks = 0;
 	unsigned jobs = 1, k, alive;
 	bool stop_on_failure = false, quiet = false, have_seeds = false, tty = isatty(2), shrink = false;
 	int fds[FUZZ_JOBS_MAX];
@@ -547,6 +549,7 @@ int fuzz_cli(int argc, char **argv)
 			}
 			done++;
 			sim_ms += line.virtual_ms;
+			marks |= line.marks;
 			if (line.code != 0) {
 				failed++;
 				if (rc == 0)
@@ -565,7 +568,7 @@ int fuzz_cli(int argc, char **argv)
 				snprintf(digest, sizeof(digest), "0x%016" PRIx64, line.digest);
 				if (rundb_add_fuzz(rdb, workload, line.seed, fw.params, fuzz_outcome(line.code), line.code,
 						   line.code != 0 ? line.message : NULL, digest, line.virtual_ms, line.wall_ms,
-						   line.events, replay_cmd, errmsg, sizeof(errmsg)) != 0) {
+						   line.events, line.marks, replay_cmd, errmsg, sizeof(errmsg)) != 0) {
 					fprintf(stderr, "paddock fuzz: recording: %s\n", errmsg);
 					rc = 2;
 				}
@@ -609,6 +612,16 @@ int fuzz_cli(int argc, char **argv)
 		       " failed\n",
 		       workload, done, (double)el / 1000.0, el > 0 ? (double)done * 1000.0 / (double)el : 0.0,
 		       el > 0 ? (double)sim_ms / (double)el : 0.0, jobs, failed);
+		if (done > 0) {
+			uint32_t m, missed = 0;
+			printf("coverage marks never hit:");
+			for (m = 0; m < PD_MARK_COUNT; m++)
+				if (!(marks & (1ull << m))) {
+					printf(" %s", pd_mark_names[m]);
+					missed++;
+				}
+			printf("%s (%u of %u hit)\n", missed == 0 ? " none" : "", PD_MARK_COUNT - missed, PD_MARK_COUNT);
+		}
 	}
 	return rc;
 }

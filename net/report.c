@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "marks.h"
 #include "report.h"
 
 /* Event kinds drawn as markers on the throughput plots. */
@@ -1251,6 +1252,58 @@ static void report_failing(struct report *r)
 	report_h(r, "</section>\n");
 }
 
+/* The core's coverage marks (core/marks.h) that no fuzzing run of a workload passed: the
+ * paths its worlds never reach.  Each fuzz run records the marks it hit as the figure marks_hit
+ * (bit m for mark m). */
+static void report_marks(struct report *r)
+{
+	static const char *const heads[] = {"workload", "runs", "marks hit", "never hit"};
+	sqlite3_stmt *st = report_prepare(r, "SELECT r.scenario, count(*) FROM runs r JOIN run_figures f ON "
+					     "f.run_id = r.id AND f.name = 'marks_hit' WHERE r.kind = 'fuzz' "
+					     "GROUP BY r.scenario ORDER BY r.scenario");
+	bool any = false;
+	report_heading(r, 2, "marks", "8. Coverage marks never hit (fuzzing)");
+	while (report_next(r, st)) {
+		sqlite3_stmt *v = report_prepare(r, "SELECT f.value FROM runs r JOIN run_figures f ON f.run_id = r.id "
+						    "WHERE r.kind = 'fuzz' AND r.scenario IS ?1 AND f.name = 'marks_hit'");
+		uint64_t hit = 0;
+		uint32_t m, n = 0;
+		char runs[32], count[32], never[1024] = "";
+		const char *row[4];
+		size_t len = 0;
+		sqlite3_bind_text(v, 1, report_col(st, 0), -1, SQLITE_TRANSIENT);
+		while (report_next(r, v))
+			hit |= (uint64_t)sqlite3_column_double(v, 0);
+		sqlite3_finalize(v);
+		for (m = 0; m < PD_MARK_COUNT; m++) {
+			if (hit & (1ull << m))
+				n++;
+			else if (len < sizeof(never))
+				len += (size_t)snprintf(never + len, sizeof(never) - len, "%s%s", len > 0 ? ", " : "",
+							pd_mark_names[m]);
+		}
+		if (!any) {
+			report_para(r, "Named places in the core that rare paths pass (core/marks.h): those no fuzzing run of a "
+				       "workload reached, over every run in the database.");
+			report_table(r, heads, 4);
+			any = true;
+		}
+		report_fmt_int(runs, sizeof(runs), sqlite3_column_int64(st, 1));
+		snprintf(count, sizeof(count), "%u of %u", n, (unsigned)PD_MARK_COUNT);
+		row[0] = report_col(st, 0);
+		row[1] = runs;
+		row[2] = count;
+		row[3] = len > 0 ? never : "none";
+		report_row(r, false, row, 4);
+	}
+	sqlite3_finalize(st);
+	if (any)
+		report_table_end(r);
+	else
+		report_para(r, "No fuzzing runs recorded.");
+	report_h(r, "</section>\n");
+}
+
 /* Every figure of every group: count, min, median, p95, max and mean over the runs. */
 static void report_figures(struct report *r)
 {
@@ -1432,6 +1485,7 @@ static void report_write(struct report *r, const char *db_path)
 	report_checks(r);
 	report_failing(r);
 	report_figures(r);
+	report_marks(r);
 	report_end(r);
 	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 }

@@ -390,7 +390,7 @@ fail:
 
 int rundb_add_fuzz(struct rundb *r, const char *workload, uint64_t seed, const char *params, const char *outcome,
 		   int exit_code, const char *message, const char *digest, uint64_t virtual_ms, uint64_t wall_ms,
-		   uint64_t events, const char *replay, char *errmsg, size_t errmsg_size)
+		   uint64_t events, uint64_t marks, const char *replay, char *errmsg, size_t errmsg_size)
 {
 	int64_t run_id;
 	int k;
@@ -401,7 +401,8 @@ int rundb_add_fuzz(struct rundb *r, const char *workload, uint64_t seed, const c
 		      replay) != 0)
 		goto sqlerr;
 	run_id = sqlite3_last_insert_rowid(r->db);
-	if (rundb_row(r->figure, "itd", (sqlite3_int64)run_id, "events", (double)events) != 0)
+	if (rundb_row(r->figure, "itd", (sqlite3_int64)run_id, "events", (double)events) != 0 ||
+	    rundb_row(r->figure, "itd", (sqlite3_int64)run_id, "marks_hit", (double)marks) != 0)
 		goto sqlerr;
 	for (k = 0; k < 2; k++) {
 		bool held = k == 0 ? (exit_code != 129 && exit_code != 127) : exit_code != 128;

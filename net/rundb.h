@@ -25,7 +25,7 @@ struct rundb;
 struct rundb *rundb_open(const char *path, char *errmsg, size_t errmsg_size);
 int rundb_add_fuzz(struct rundb *r, const char *workload, uint64_t seed, const char *params, const char *outcome,
 		   int exit_code, const char *message, const char *digest, uint64_t virtual_ms, uint64_t wall_ms,
-		   uint64_t events, const char *replay, char *errmsg, size_t errmsg_size);
+		   uint64_t events, uint64_t marks, const char *replay, char *errmsg, size_t errmsg_size);
 int rundb_close(struct rundb *r, char *errmsg, size_t errmsg_size);
 
 #endif

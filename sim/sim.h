@@ -143,6 +143,7 @@ struct sim_result {
 	uint64_t reloads;      /* learners rebuilt from disk (TRUNC, SNAP, a failed log) */
 	uint64_t wipes;        /* servers whose disk was replaced by an empty one (ensemble) */
 	uint64_t digests_compared; /* pairs of servers at one zxid whose state digests were compared */
+	uint64_t marks_hit;    /* the core's coverage marks (marks.h) any server passed: bit m for mark m */
 };
 
 void sim_options_default(struct sim_options *o);

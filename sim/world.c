@@ -1033,6 +1033,7 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 static void sim_collect(struct sim_world *w, struct sim_server *s)
 {
 	struct pd_node_stats st;
+	w->res->marks_hit |= pd_node_marks_hit(s->node);
 	pd_node_get_stats(s->node, &st);
 	w->res->buggify_fired += st.buggify_fired;
 	w->res->elections += st.elections;

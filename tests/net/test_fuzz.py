@@ -46,6 +46,21 @@ class FuzzTest(unittest.TestCase):
         masks = {re.search(r'"faults":"(0x[0-9a-f]+)"', p).group(1) for p in params}
         self.assertEqual(sizes, {"3", "5", "7"})
         self.assertGreater(len(masks), min(SEEDS, 4096) // 4)
+        # coverage marks: the run prints those never hit, and the report lists them per workload
+        self.assertRegex(p.stdout, r"coverage marks never hit: .*\((\d+) of (\d+) hit\)")
+        out = os.path.join(self.dir, "report")
+        rep = paddock("report", self.db, "-o", out)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
+            md = f.read()
+        self.assertIn("## 8. Coverage marks never hit (fuzzing)", md)
+        self.assertIn("| election | %d | " % SEEDS, md)
+        hit = 0
+        for (v,) in con.execute("SELECT f.value FROM run_figures f JOIN runs r ON r.id = f.run_id "
+                                "WHERE r.scenario = 'election' AND f.name = 'marks_hit'"):
+            hit |= int(v)
+        self.assertIn("| election | %d | %d of " % (SEEDS, bin(hit).count("1")), md)
+        self.assertTrue(hit & 1, "elected_leader is mark 0: every world elects a leader")
         digest, replay = con.execute("SELECT digest, replay FROM runs WHERE scenario = 'election' AND seed = 7"
                                      ).fetchone()
         con.close()
