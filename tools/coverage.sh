@@ -12,7 +12,7 @@ labels='unit|tool|sim|fuzz'
 cmake -S . -B build-cov -DCMAKE_BUILD_TYPE=Debug -DPD_COVERAGE=ON >/dev/null
 cmake --build build-cov -j"$jobs" >/dev/null
 lcov --quiet --zerocounters --directory build-cov
-export ENS_SEEDS=${ENS_SEEDS:-200} SIM_SEEDS=${SIM_SEEDS:-200}
+export ENS_SEEDS=${ENS_SEEDS:-200} SIM_SEEDS=${SIM_SEEDS:-200} SCENARIO_SEEDS=${SCENARIO_SEEDS:-30} FUZZ_SEEDS=${FUZZ_SEEDS:-300}
 ctest --test-dir build-cov --output-on-failure -L "$labels" -LE 'kazoo|diff|bench'
 lcov --quiet --capture --directory build-cov --base-directory . --output-file build-cov/all.info 2>/dev/null
 lcov --quiet --extract build-cov/all.info "$PWD/core/*" "$PWD/net/*" "$PWD/sim/*" "$PWD/client/*" "$PWD/lua/*" \
