@@ -57,6 +57,39 @@ static const char *rundb_outcome(int exit_code)
 	}
 }
 
+/* Opens the database at path, creates the tables if needed and begins a
+ * write transaction; NULL with errmsg on failure. */
+static sqlite3 *rundb_begin(const char *path, char *errmsg, size_t errmsg_size)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		snprintf(errmsg, errmsg_size, "cannot open %s: %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 10000); /* parallel runs may share one database */
+	if (rundb_exec(db, pd_schema_sql, errmsg, errmsg_size) != 0 ||
+	    rundb_exec(db, "BEGIN IMMEDIATE", errmsg, errmsg_size) != 0) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* Ends what rundb_begin began: commits when ok (else the error is SQLite's
+ * own), finalizes st and closes.  0, or -1 with errmsg. */
+static int rundb_end(sqlite3 *db, sqlite3_stmt *st, bool ok, const char *path, char *errmsg, size_t errmsg_size)
+{
+	int rc = -1;
+	if (!ok)
+		snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (ok && rundb_exec(db, "COMMIT", errmsg, errmsg_size) == 0)
+		rc = 0;
+	sqlite3_close(db);
+	return rc;
+}
+
 int rundb_record_sim(const char *path, const struct sim_options *o, const struct sim_result *r, uint64_t wall_ms,
 		     const char *replay, char *errmsg, size_t errmsg_size)
 {
@@ -67,7 +100,6 @@ int rundb_record_sim(const char *path, const struct sim_options *o, const struct
 	struct tm tm;
 	int64_t run_id;
 	size_t i;
-	int rc = -1;
 	const struct {
 		const char *name;
 		uint64_t value;
@@ -99,14 +131,8 @@ int rundb_record_sim(const char *path, const struct sim_options *o, const struct
 		 ",\"liveness_seconds\":%" PRIu64 ",\"faults\":%s,\"buggify\":%s,\"bugs\":%u}",
 		 o->ensemble ? "true" : "false", o->servers, o->observers, o->clients, o->duration_ms / 1000,
 		 o->liveness_ms / 1000, o->faults ? "true" : "false", o->buggify ? "true" : "false", o->bugs);
-	if (sqlite3_open(path, &db) != SQLITE_OK) {
-		snprintf(errmsg, errmsg_size, "cannot open %s: %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
-		goto done;
-	}
-	sqlite3_busy_timeout(db, 10000); /* parallel runs may share one database */
-	if (rundb_exec(db, pd_schema_sql, errmsg, errmsg_size) != 0 ||
-	    rundb_exec(db, "BEGIN IMMEDIATE", errmsg, errmsg_size) != 0)
-		goto done;
+	if ((db = rundb_begin(path, errmsg, errmsg_size)) == NULL)
+		return -1;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (started_at, kind, scenario, seed, commit_id, parameters, outcome, "
 			       "exit_code, message, digest, virtual_ms, wall_ms, replay) "
@@ -173,20 +199,9 @@ int rundb_record_sim(const char *path, const struct sim_options *o, const struct
 		if (rundb_event(st, run_id, r->timeline[i].at_us, r->timeline[i].server, r->timeline[i].kind,
 				r->timeline[i].detail) != 0)
 			goto sqlerr;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rundb_exec(db, "COMMIT", errmsg, errmsg_size) != 0)
-		goto done;
-	rc = 0;
-	goto done;
+	return rundb_end(db, st, true, path, errmsg, errmsg_size);
 sqlerr:
-	snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(db));
-done:
-	if (st != NULL)
-		sqlite3_finalize(st);
-	if (db != NULL)
-		sqlite3_close(db);
-	return rc;
+	return rundb_end(db, st, false, path, errmsg, errmsg_size);
 }
 
 static const char *rundb_scenario_outcome(int code)
@@ -240,7 +255,6 @@ int rundb_record_scenario(const char *path, const char *kind, uint64_t seed, con
 	struct tm tm;
 	int64_t run_id;
 	size_t i;
-	int rc = -1;
 	gmtime_r(&now, &tm);
 	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(digest, sizeof(digest), "0x%016" PRIx64, o->digest);
@@ -248,14 +262,8 @@ int rundb_record_scenario(const char *path, const char *kind, uint64_t seed, con
 		 "{\"servers\":%u,\"observers\":%u,\"tick_ms\":%u,\"init_limit\":%u,\"sync_limit\":%u,\"snap_count\":%u}",
 		 o->config.servers, o->config.observers, o->config.tick_ms, o->config.init_limit, o->config.sync_limit,
 		 o->config.snap_count);
-	if (sqlite3_open(path, &db) != SQLITE_OK) {
-		snprintf(errmsg, errmsg_size, "cannot open %s: %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
-		goto done;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	if (rundb_exec(db, pd_schema_sql, errmsg, errmsg_size) != 0 ||
-	    rundb_exec(db, "BEGIN IMMEDIATE", errmsg, errmsg_size) != 0)
-		goto done;
+	if ((db = rundb_begin(path, errmsg, errmsg_size)) == NULL)
+		return -1;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (started_at, kind, scenario, seed, commit_id, parameters, outcome, "
 			       "exit_code, message, digest, virtual_ms, wall_ms, replay) "
@@ -332,20 +340,9 @@ int rundb_record_scenario(const char *path, const char *kind, uint64_t seed, con
 		if (rundb_row(st, "iiii", (sqlite3_int64)run_id, (sqlite3_int64)o->buckets[i].at_ms,
 			      (sqlite3_int64)o->buckets[i].ok, (sqlite3_int64)o->buckets[i].failed) != 0)
 			goto sqlerr;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rundb_exec(db, "COMMIT", errmsg, errmsg_size) != 0)
-		goto done;
-	rc = 0;
-	goto done;
+	return rundb_end(db, st, true, path, errmsg, errmsg_size);
 sqlerr:
-	snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(db));
-done:
-	if (st != NULL)
-		sqlite3_finalize(st);
-	if (db != NULL)
-		sqlite3_close(db);
-	return rc;
+	return rundb_end(db, st, false, path, errmsg, errmsg_size);
 }
 
 /* A database kept open across many runs (paddock fuzz): inserts go in

@@ -1530,13 +1530,6 @@ static void sim_check_quorum_live(struct sim_world *w)
 {
 	uint64_t count[SIM_SERVERS_MAX + 1] = {0}, best = 0;
 	uint32_t i, voters = w->opt.servers - w->opt.observers;
-	if (getenv("SIM_DEBUG") != NULL)
-		for (i = 0; i < w->opt.servers; i++) {
-			struct pd_node_stats st;
-			if (!w->servers[i].up) continue;
-			pd_node_get_stats(w->servers[i].node, &st);
-			fprintf(stderr, "DBG server %u role %d leader %llu est %d serving %d epoch %llu acc %llu cur %llu round %llu zxid %llx\n", i + 1, st.role, (unsigned long long)st.leader, st.established, st.serving, (unsigned long long)st.epoch, (unsigned long long)st.accepted_epoch, (unsigned long long)st.current_epoch, (unsigned long long)st.election_round, (unsigned long long)st.last_zxid);
-		}
 	for (i = 0; i < w->opt.servers; i++) {
 		struct pd_node_stats st;
 		if (!w->servers[i].up || i >= voters)
