@@ -821,6 +821,15 @@ void peer_epoch_durable(struct pd_node *node, enum pd_epoch_file which, uint64_t
 		return;
 	if (value > e->epochs[which])
 		e->epochs[which] = value;
+	if (which == PD_EPOCH_ACCEPTED && value > 0 && !e->distrust) {
+		/* My disk is no longer empty: it holds a promise, made to a
+		 * leader whose votes showed no history (else I would distrust
+		 * myself by now).  Still counting myself as empty, I would
+		 * distrust myself on hearing that same epoch from others, and
+		 * an ensemble whose first leader fell before it synced anyone
+		 * would have every voter distrusting and none voting. */
+		e->empty_born = false;
+	}
 	mine = e->writing_serial[which] == e->role_serial && e->writing_value[which] == value;
 	if (e->writing_value[which] == value)
 		e->writing_serial[which] = 0;

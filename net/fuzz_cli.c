@@ -44,7 +44,7 @@ int fuzz_cli(int argc, char **argv);
 
 struct fuzz_world {
 	struct sim_options o;
-	char params[512]; /* the drawn world, as JSON */
+	char params[768]; /* the drawn world, as JSON */
 };
 
 /* The world of a seed: drawn from its own stream (not the world's), so
@@ -54,6 +54,7 @@ static uint32_t fuzz_servers; /* --servers: every world of this size (0: drawn) 
 static uint32_t fuzz_faults;
 static uint64_t fuzz_fault_ms;
 static int32_t fuzz_clients = -1;
+static uint64_t fuzz_drop[SIM_MOVES_MAX / 64]; /* --drop: nemesis moves left out (what --shrink finds) */
 static uint32_t fuzz_bugs; /* --bugs: SIM_BUG_* planted in every world (to show a failure shrink) */
 static volatile sig_atomic_t fuzz_interrupted;
 
@@ -61,6 +62,18 @@ static void fuzz_on_sigint(int sig)
 {
 	(void)sig;
 	fuzz_interrupted = 1;
+}
+
+/* The fault classes of a mask, by name. */
+static void fuzz_classes(uint32_t mask, char *out, size_t size)
+{
+	static const char *const names[] = {"crash", "wipe", "peer_cut", "one_way", "isolate", "bridge",
+					    "flap",  "loss", "skew",     "disk",    "client",  "clog"};
+	size_t k, n = 0;
+	out[0] = '\0';
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (mask & (1u << k))
+			n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s%s", n > 0 ? "," : "", names[k]);
 }
 
 static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw)
@@ -74,6 +87,7 @@ static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw
 	struct pd_prng r;
 	struct sim_options *o = &fw->o;
 	bool election = strcmp(workload, "election") == 0;
+	char classes[160];
 	pd_prng_seed(&r, seed ^ 0x5357524d53574152ULL);
 	sim_options_default(o);
 	o->seed = seed;
@@ -101,35 +115,25 @@ static void fuzz_draw(const char *workload, uint64_t seed, struct fuzz_world *fw
 	if (fuzz_clients >= 0)
 		o->clients = (uint32_t)fuzz_clients;
 	o->bugs = fuzz_bugs;
+	memcpy(o->drop_moves, fuzz_drop, sizeof(o->drop_moves));
 	o->latency_us_max = lat[pd_prng_below(&r, 3)];
 	o->fsync_us_max = fsyncs[pd_prng_below(&r, 3)];
 	o->snap_count = snaps[pd_prng_below(&r, 3)];
+	fuzz_classes(o->swarm, classes, sizeof(classes));
 	snprintf(fw->params, sizeof(fw->params),
 		 "{\"workload\":\"%s\",\"servers\":%u,\"observers\":%u,\"clients\":%u,\"tick_ms\":%u,\"seconds\":%" PRIu64
-		 ",\"liveness_seconds\":%" PRIu64 ",\"buggify\":%s,\"faults\":\"0x%03x\",\"nemesis_gap_ms\":%u,"
-		 "\"latency_us_max\":%u,\"fsync_us_max\":%u,\"snap_count\":%u}",
+		 ",\"liveness_seconds\":%" PRIu64 ",\"buggify\":%s,\"faults\":\"0x%03x\",\"fault_classes\":\"%s\","
+		 "\"nemesis_gap_ms\":%u,\"latency_us_max\":%u,\"fsync_us_max\":%u,\"snap_count\":%u}",
 		 workload, o->servers, o->observers, o->clients, o->tick_ms, o->duration_ms / 1000, o->liveness_ms / 1000,
-		 o->buggify ? "true" : "false", o->swarm, o->nemesis_gap_ms, o->latency_us_max, o->fsync_us_max,
+		 o->buggify ? "true" : "false", o->swarm, classes, o->nemesis_gap_ms, o->latency_us_max, o->fsync_us_max,
 		 o->snap_count);
-}
-
-/* The fault classes of a mask, by name. */
-static void fuzz_classes(uint32_t mask, char *out, size_t size)
-{
-	static const char *const names[] = {"crash", "wipe", "peer_cut", "one_way", "isolate", "bridge",
-					    "flap",  "loss", "skew",     "disk",    "client",  "clog"};
-	size_t k, n = 0;
-	out[0] = '\0';
-	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (mask & (1u << k))
-			n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s%s", n > 0 ? "," : "", names[k]);
 }
 
 /* One result line between a worker and the parent. */
 struct fuzz_line {
 	uint64_t seed;
 	int code;
-	uint64_t virtual_ms, wall_ms, events, digest, marks;
+	uint64_t virtual_ms, wall_ms, events, digest, marks, moves;
 	char message[512];
 };
 
@@ -148,6 +152,7 @@ static void fuzz_one(const char *workload, uint64_t seed, struct fuzz_line *out,
 	out->events = r.events;
 	out->digest = r.digest;
 	out->marks = r.marks_hit;
+	out->moves = r.moves;
 	snprintf(out->message, sizeof(out->message), "%s", r.exit_code != 0 ? r.violation : "");
 	if (keep != NULL)
 		*keep = r;
@@ -174,8 +179,10 @@ static int fuzz_usage(void)
 {
 	fprintf(stderr, "usage: paddock fuzz election|writes [--seeds A..B] [--time BUDGET] [--jobs N] [--db FILE]\n"
 			"                    [--servers K] [--stop-on-failure] [--quiet]\n"
+			"                    [--shrink-failures N]\n"
 			"       paddock fuzz election|writes --replay SEED [--shrink] [--faults MASK] [--seconds S]\n"
-			"                    [--clients C] [--servers K]\n"
+			"                    [--clients C] [--servers K] [--drop MOVES]\n"
+			"MOVES: nemesis moves left out, as 0-3,7\n"
 			"BUDGET: 90s, 10m, 1h\n");
 	return 2;
 }
@@ -193,10 +200,14 @@ static int fuzz_replay(const char *workload, uint64_t seed)
 	fuzz_one(workload, seed, &line, true, &r);
 	for (i = 0; i < r.timeline_count; i++) {
 		const struct sim_note *n = &r.timeline[i];
+		char move[16] = "";
+		if (n->move > 0)
+			snprintf(move, sizeof(move), "#%u", n->move - 1);
 		if (n->server > 0)
-			printf("%10.3f s  server %d  %-10s %s\n", (double)n->at_us / 1e6, n->server, n->kind, n->detail);
+			printf("%10.3f s %5s  server %d  %-10s %s\n", (double)n->at_us / 1e6, move, n->server, n->kind,
+			       n->detail);
 		else
-			printf("%10.3f s            %-10s %s\n", (double)n->at_us / 1e6, n->kind, n->detail);
+			printf("%10.3f s %5s            %-10s %s\n", (double)n->at_us / 1e6, move, n->kind, n->detail);
 	}
 	sim_result_free(&r);
 	if (line.code != 0)
@@ -208,9 +219,64 @@ static int fuzz_replay(const char *workload, uint64_t seed)
 	return line.code;
 }
 
+/* Nemesis moves as a list ("0-3,7"): parsed into a bitmap (0, or -1 when
+ * malformed) and written from one. */
+static int fuzz_moves_parse(const char *v, uint64_t *bits)
+{
+	memset(bits, 0, SIM_MOVES_MAX / 8);
+	while (*v != '\0') {
+		char *end;
+		unsigned long a = strtoul(v, &end, 10), b = a, k;
+		if (end == v)
+			return -1;
+		if (*end == '-') {
+			v = end + 1;
+			b = strtoul(v, &end, 10);
+			if (end == v)
+				return -1;
+		}
+		if (a > b || b >= SIM_MOVES_MAX || (*end != ',' && *end != '\0'))
+			return -1;
+		for (k = a; k <= b; k++)
+			bits[k / 64] |= 1ull << (k % 64);
+		v = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static bool fuzz_moves_has(const uint64_t *bits, uint32_t k)
+{
+	return k < SIM_MOVES_MAX && ((bits[k / 64] >> (k % 64)) & 1);
+}
+
+static uint32_t fuzz_moves_format(const uint64_t *bits, char *out, size_t size)
+{
+	uint32_t k = 0, count = 0;
+	size_t n = 0;
+	out[0] = '\0';
+	while (k < SIM_MOVES_MAX) {
+		uint32_t j = k;
+		if (!fuzz_moves_has(bits, k)) {
+			k++;
+			continue;
+		}
+		while (j + 1 < SIM_MOVES_MAX && fuzz_moves_has(bits, j + 1))
+			j++;
+		if (n < size)
+			n += (size_t)(j > k ? snprintf(out + n, size - n, "%s%u-%u", n > 0 ? "," : "", k, j)
+					    : snprintf(out + n, size - n, "%s%u", n > 0 ? "," : "", k));
+		count += j - k + 1;
+		k = j + 1;
+	}
+	return count;
+}
+
+#define FUZZ_CMD_MAX 3072
+
 /* The replay command of a seed with the overrides in force. */
 static void fuzz_replay_cmd(const char *workload, uint64_t seed, char *out, size_t size)
 {
+	char moves[2048];
 	int n = snprintf(out, size, "paddock fuzz %s --replay %" PRIu64, workload, seed);
 	if (fuzz_faults != 0 && n < (int)size)
 		n += snprintf(out + n, size - (size_t)n, " --faults 0x%03x", fuzz_faults);
@@ -220,6 +286,8 @@ static void fuzz_replay_cmd(const char *workload, uint64_t seed, char *out, size
 		n += snprintf(out + n, size - (size_t)n, " --clients %d", fuzz_clients);
 	if (fuzz_servers != 0 && n < (int)size)
 		n += snprintf(out + n, size - (size_t)n, " --servers %u", fuzz_servers);
+	if (fuzz_moves_format(fuzz_drop, moves, sizeof(moves)) > 0 && n < (int)size)
+		n += snprintf(out + n, size - (size_t)n, " --drop %s", moves);
 	if (fuzz_bugs != 0 && n < (int)size)
 		snprintf(out + n, size - (size_t)n, " --bugs 0x%x", fuzz_bugs);
 }
@@ -316,63 +384,163 @@ static void fuzz_lua(FILE *f, const char *workload, uint64_t seed, const struct 
 		fw->o.observers, fw->o.observers, fw->o.liveness_ms);
 }
 
-/* --replay SEED --shrink: the smallest world that still fails the same
- * way, found greedily: fault classes turned off one by one, the fault
- * phase halved, clients removed, servers down to three; then its
- * replay command, timeline and scenario. */
-static int fuzz_shrink(const char *workload, uint64_t seed)
+/* What a shrink found: the smallest world and fault schedule that still
+ * fail the way the seed did. */
+struct fuzz_shrunk {
+	int code, tries;
+	uint32_t moves_kept, moves_total;
+	char message[512];
+	char replay[FUZZ_CMD_MAX];
+	char params[768];
+	char *scenario; /* the Lua scenario (malloc'd) */
+};
+
+/* The overrides a shrink changes, to put back after it. */
+struct fuzz_overrides {
+	uint32_t faults, servers;
+	uint64_t fault_ms;
+	int32_t clients;
+	uint64_t drop[SIM_MOVES_MAX / 64];
+};
+
+static void fuzz_overrides_swap(struct fuzz_overrides *o, bool save)
 {
-	struct fuzz_world fw;
-	struct fuzz_line first;
-	struct sim_result r;
-	char replay_cmd[256];
-	uint32_t bit;
-	int runs = 1;
-	fuzz_one(workload, seed, &first, false, NULL);
-	if (first.code == 0) {
-		printf("seed %" PRIu64 " passes: nothing to shrink\n", seed);
-		return 0;
+	if (save) {
+		o->faults = fuzz_faults;
+		o->servers = fuzz_servers;
+		o->fault_ms = fuzz_fault_ms;
+		o->clients = fuzz_clients;
+		memcpy(o->drop, fuzz_drop, sizeof(o->drop));
+	} else {
+		fuzz_faults = o->faults;
+		fuzz_servers = o->servers;
+		fuzz_fault_ms = o->fault_ms;
+		fuzz_clients = o->clients;
+		memcpy(fuzz_drop, o->drop, sizeof(fuzz_drop));
 	}
-	printf("seed %" PRIu64 " fails (exit %d): %s\nshrinking...\n", seed, first.code, first.message);
-	fuzz_draw(workload, seed, &fw);
-	fuzz_faults = fw.o.swarm;
-	for (bit = 1; bit <= SIM_FAULT_ALL; bit <<= 1) {
+}
+
+#define FUZZ_SHRINK_TRIES 600
+
+/* Fault classes turned off one by one, each for good when the seed still
+ * fails the same way without it. */
+static void fuzz_shrink_classes(const char *workload, uint64_t seed, struct fuzz_shrunk *out)
+{
+	uint32_t bit;
+	for (bit = 1; bit <= SIM_FAULT_ALL && out->tries < FUZZ_SHRINK_TRIES; bit <<= 1) {
 		if (!(fuzz_faults & bit) || fuzz_faults == bit)
 			continue;
 		fuzz_faults &= ~bit;
-		runs++;
-		if (!fuzz_still_fails(workload, seed, first.code))
+		out->tries++;
+		if (!fuzz_still_fails(workload, seed, out->code))
 			fuzz_faults |= bit;
 	}
+}
+
+/* The world first, greedily: fault classes turned off one by one, the
+ * fault phase halved, clients removed, servers down to three.  Then the
+ * fault schedule: the nemesis's moves left out in halves, quarters, ...
+ * down to single moves, each left out for good when the run still fails
+ * the same way.  The overrides in force are where it starts, and they are
+ * as they were when it returns.  0, or -1 when the seed passes. */
+static int fuzz_shrink_seed(const char *workload, uint64_t seed, struct fuzz_shrunk *out)
+{
+	struct fuzz_overrides saved;
+	struct fuzz_world fw;
+	struct fuzz_line line;
+	struct sim_result r;
+	uint32_t n, chunk, start, k;
+	size_t size = 0;
+	FILE *f;
+	memset(out, 0, sizeof(*out));
+	fuzz_overrides_swap(&saved, true);
+	fuzz_one(workload, seed, &line, false, NULL);
+	out->tries = 1;
+	if (line.code == 0)
+		return -1;
+	out->code = line.code;
+	fuzz_draw(workload, seed, &fw);
+	fuzz_faults = fw.o.swarm;
+	fuzz_shrink_classes(workload, seed, out);
 	fuzz_fault_ms = fw.o.duration_ms;
 	while (fuzz_fault_ms > 500) {
 		uint64_t keep = fuzz_fault_ms;
 		fuzz_fault_ms /= 2;
-		runs++;
-		if (!fuzz_still_fails(workload, seed, first.code)) {
+		out->tries++;
+		if (!fuzz_still_fails(workload, seed, out->code)) {
 			fuzz_fault_ms = keep;
 			break;
 		}
 	}
 	for (fuzz_clients = 0; fuzz_clients < (int32_t)fw.o.clients; fuzz_clients++) {
-		runs++;
-		if (fuzz_still_fails(workload, seed, first.code))
+		out->tries++;
+		if (fuzz_still_fails(workload, seed, out->code))
 			break;
 	}
 	if (fw.o.servers > 3 && fuzz_servers == 0) {
 		fuzz_servers = 3;
-		runs++;
-		if (!fuzz_still_fails(workload, seed, first.code))
+		out->tries++;
+		if (!fuzz_still_fails(workload, seed, out->code))
 			fuzz_servers = 0;
 	}
+	fuzz_one(workload, seed, &line, false, NULL);
+	out->tries++;
+	n = line.moves < SIM_MOVES_MAX ? (uint32_t)line.moves : SIM_MOVES_MAX;
+	out->moves_total = n;
+	for (chunk = n > 1 ? n / 2 : 1; n > 0; chunk /= 2) {
+		for (start = 0; start < n && out->tries < FUZZ_SHRINK_TRIES; start += chunk) {
+			uint64_t before[SIM_MOVES_MAX / 64];
+			bool any = false;
+			memcpy(before, fuzz_drop, sizeof(before));
+			for (k = start; k < start + chunk && k < n; k++)
+				if (!fuzz_moves_has(fuzz_drop, k)) {
+					fuzz_drop[k / 64] |= 1ull << (k % 64);
+					any = true;
+				}
+			if (!any)
+				continue;
+			out->tries++;
+			if (!fuzz_still_fails(workload, seed, out->code))
+				memcpy(fuzz_drop, before, sizeof(before));
+		}
+		if (chunk <= 1)
+			break;
+	}
+	fuzz_shrink_classes(workload, seed, out); /* with fewer moves, fewer classes may do */
+	for (k = 0; k < n; k++)
+		out->moves_kept += !fuzz_moves_has(fuzz_drop, k);
 	fuzz_draw(workload, seed, &fw);
-	fuzz_replay_cmd(workload, seed, replay_cmd, sizeof(replay_cmd));
-	fuzz_one(workload, seed, &first, true, &r);
-	printf("shrunk in %d runs: %s\nstill fails (exit %d): %s\n", runs, fw.params, first.code, first.message);
-	printf("replay: %s\n\n-- scenario (scenarios/regressions/%s_%" PRIu64 ".lua):\n", replay_cmd, workload, seed);
-	fuzz_lua(stdout, workload, seed, &fw, &r, replay_cmd, first.message);
+	fuzz_replay_cmd(workload, seed, out->replay, sizeof(out->replay));
+	snprintf(out->params, sizeof(out->params), "%s", fw.params);
+	fuzz_one(workload, seed, &line, true, &r);
+	out->tries++;
+	out->code = line.code;
+	snprintf(out->message, sizeof(out->message), "%s", line.message);
+	f = open_memstream(&out->scenario, &size);
+	if (f != NULL) {
+		fuzz_lua(f, workload, seed, &fw, &r, out->replay, line.message);
+		fclose(f);
+	}
 	sim_result_free(&r);
-	return first.code;
+	fuzz_overrides_swap(&saved, false);
+	return 0;
+}
+
+/* --replay SEED --shrink: the shrunk world, its replay command and its
+ * scenario. */
+static int fuzz_shrink(const char *workload, uint64_t seed)
+{
+	struct fuzz_shrunk sh;
+	if (fuzz_shrink_seed(workload, seed, &sh) != 0) {
+		printf("seed %" PRIu64 " passes: nothing to shrink\n", seed);
+		return 0;
+	}
+	printf("shrunk in %d runs: %s\n%u of %u nemesis moves kept\nstill fails (exit %d): %s\n", sh.tries, sh.params,
+	       sh.moves_kept, sh.moves_total, sh.code, sh.message);
+	printf("replay: %s\n\n-- scenario (scenarios/regressions/%s_%" PRIu64 ".lua):\n%s", sh.replay, workload, seed,
+	       sh.scenario != NULL ? sh.scenario : "-- (out of memory)\n");
+	free(sh.scenario);
+	return sh.code;
 }
 
 /* A worker: seeds first+k, first+k+jobs, ... up to last (or the deadline),
@@ -403,7 +571,8 @@ int fuzz_cli(int argc, char **argv)
 	const char *workload = argv[2], *db = NULL;
 	uint64_t first = 1, last = UINT64_MAX, budget_ms = 0, deadline = 0, t0, done = 0, failed = 0, next_print;
 	uint64_t replay = 0, sim_ms = 0, marks = 0;
-	unsigned jobs = 1, k, alive;
+	unsigned jobs = 1, k, alive, shrink_max = 5, shrink_seeds = 0;
+	uint64_t to_shrink[16];
 	bool stop_on_failure = false, quiet = false, have_seeds = false, tty = isatty(2), shrink = false;
 	int fds[FUZZ_JOBS_MAX];
 	pid_t pids[FUZZ_JOBS_MAX];
@@ -461,6 +630,11 @@ int fuzz_cli(int argc, char **argv)
 			fuzz_clients = (int32_t)strtol(v, NULL, 10);
 			if (fuzz_clients < 0 || fuzz_clients > 64)
 				return fuzz_usage();
+		} else if (strcmp(argv[i], "--drop") == 0) {
+			if (fuzz_moves_parse(v, fuzz_drop) != 0)
+				return fuzz_usage();
+		} else if (strcmp(argv[i], "--shrink-failures") == 0) {
+			shrink_max = (unsigned)strtoul(v, NULL, 10);
 		} else if (strcmp(argv[i], "--servers") == 0) {
 			fuzz_servers = (uint32_t)strtoul(v, NULL, 10);
 			if (fuzz_servers < 1 || fuzz_servers > 7)
@@ -552,9 +726,11 @@ int fuzz_cli(int argc, char **argv)
 			marks |= line.marks;
 			if (line.code != 0) {
 				failed++;
+				if (shrink_seeds < shrink_max && shrink_seeds < sizeof(to_shrink) / sizeof(to_shrink[0]))
+					to_shrink[shrink_seeds++] = line.seed;
 				if (rc == 0)
 					rc = 1;
-				char cmd[256];
+				char cmd[FUZZ_CMD_MAX];
 				fuzz_replay_cmd(workload, line.seed, cmd, sizeof(cmd));
 				printf("%sseed %" PRIu64 ": %s (exit %d): %s; replay: %s\n", tty ? "\r\033[K" : "", line.seed,
 				       fuzz_outcome(line.code), line.code, line.message, cmd);
@@ -562,7 +738,7 @@ int fuzz_cli(int argc, char **argv)
 			}
 			if (rdb != NULL) {
 				struct fuzz_world fw;
-				char replay_cmd[128], digest[24];
+				char replay_cmd[FUZZ_CMD_MAX], digest[24];
 				fuzz_draw(workload, line.seed, &fw);
 				fuzz_replay_cmd(workload, line.seed, replay_cmd, sizeof(replay_cmd));
 				snprintf(digest, sizeof(digest), "0x%016" PRIx64, line.digest);
@@ -600,6 +776,26 @@ int fuzz_cli(int argc, char **argv)
 	for (k = 0; k < jobs; k++) {
 		int status;
 		waitpid(pids[k], &status, 0);
+	}
+	/* the first failures shrunk, and recorded with their scenarios */
+	for (k = 0; k < shrink_seeds && fuzz_interrupted == 0; k++) {
+		struct fuzz_shrunk sh;
+		if (fuzz_shrink_seed(workload, to_shrink[k], &sh) != 0) {
+			printf("seed %" PRIu64 ": passes when run again, not shrunk\n", to_shrink[k]);
+			rc = 2;
+			continue;
+		}
+		printf("seed %" PRIu64 " shrunk in %d runs (%u of %u nemesis moves kept; exit %d: %s): %s\n", to_shrink[k],
+		       sh.tries, sh.moves_kept, sh.moves_total, sh.code, sh.message, sh.replay);
+		if (rdb != NULL && sh.scenario != NULL) {
+			struct rundb_shrunk rs = {sh.replay,      sh.params,         sh.message,        sh.scenario,
+						  sh.tries,       (int)sh.moves_kept, (int)sh.moves_total};
+			if (rundb_add_shrunk(rdb, workload, to_shrink[k], &rs, errmsg, sizeof(errmsg)) != 0) {
+				fprintf(stderr, "paddock fuzz: recording: %s\n", errmsg);
+				rc = 2;
+			}
+		}
+		free(sh.scenario);
 	}
 	if (rdb != NULL && rundb_close(rdb, errmsg, sizeof(errmsg)) != 0) {
 		fprintf(stderr, "paddock fuzz: recording: %s\n", errmsg);

@@ -7,7 +7,9 @@
  * resource.  The Markdown file carries the same tables and numbers (a histogram becomes
  * a table of its bins).  Sections: overview; failover time distributions; election
  * rounds; throughput over virtual time around faults; checks; failing runs with their
- * replay commands; every figure.
+ * replay commands; every figure; coverage marks no fuzz run hit; per fuzz workload, the
+ * failure rate with each fault class on and per ensemble size; failed fuzz runs with their
+ * shrunk runs and Lua scenarios (table shrunk).
  *
  * Runs are grouped by (kind, scenario): one scenario in the simulator and the same
  * scenario against real processes measure different clocks, so they are reported apart.
@@ -208,22 +210,42 @@ static void report_table(struct report *r, const char *const *heads, size_t n)
 	report_m(r, "\n");
 }
 
-/* One row in both files; bad marks a row about something that failed. */
-static void report_row(struct report *r, bool bad, const char *const *cells, size_t n)
+/* A command as code in a Markdown table cell; a command with a backtick gets a double
+ * fence, padded with spaces. */
+static void report_m_code(struct report *r, const char *s)
+{
+	bool backtick = strchr(s, '`') != NULL;
+	report_m(r, backtick ? "`` " : "`");
+	report_m_text(r, s);
+	report_m(r, backtick ? " ``" : "`");
+}
+
+/* One row in both files; bad marks a row about something that failed; the cells whose bit
+ * is set in code are commands, shown as code. */
+static void report_row_code(struct report *r, bool bad, const char *const *cells, size_t n, uint32_t code)
 {
 	size_t i;
 	report_h(r, bad ? "<tr class=\"bad\">" : "<tr>");
 	report_m(r, "|");
 	for (i = 0; i < n; i++) {
-		report_h(r, "<td>");
+		bool is_code = (code >> i) & 1;
+		report_h(r, is_code ? "<td class=\"replay\"><code>" : "<td>");
 		report_h_text(r, cells[i]);
-		report_h(r, "</td>");
+		report_h(r, is_code ? "</code></td>" : "</td>");
 		report_m(r, " ");
-		report_m_text(r, cells[i]);
+		if (is_code)
+			report_m_code(r, cells[i]);
+		else
+			report_m_text(r, cells[i]);
 		report_m(r, " |");
 	}
 	report_h(r, "</tr>\n");
 	report_m(r, "\n");
+}
+
+static void report_row(struct report *r, bool bad, const char *const *cells, size_t n)
+{
+	report_row_code(r, bad, cells, n, 0);
 }
 
 static void report_table_end(struct report *r)
@@ -1198,34 +1220,16 @@ static void report_checks(struct report *r)
 	report_h(r, "</section>\n");
 }
 
-/* One failing run: a table row in the page, a list entry in the Markdown. */
+/* One failing run: a table row in both files, the replay command as code. */
 static void report_failing_run(struct report *r, sqlite3_stmt *st)
 {
 	char label[192], seed[32], exit_code[32];
-	const char *kind = report_col(st, 1), *outcome = report_col(st, 4), *message = report_col(st, 6);
-	const char *replay = report_col(st, 7);
-	bool backtick = strchr(replay, '`') != NULL; /* then a double fence, padded with spaces */
-	report_label(label, sizeof(label), kind, sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : report_col(st, 2));
+	const char *row[6] = {label, seed, report_col(st, 4), exit_code, report_col(st, 6), report_col(st, 7)};
+	report_label(label, sizeof(label), report_col(st, 1),
+		     sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : report_col(st, 2));
 	snprintf(seed, sizeof(seed), "%" PRIu64, (uint64_t)sqlite3_column_int64(st, 3));
 	report_fmt_int(exit_code, sizeof(exit_code), sqlite3_column_int64(st, 5));
-	report_h(r, "<tr class=\"bad\"><td>");
-	report_h_text(r, label);
-	report_h(r, "</td><td>%s</td><td>", seed);
-	report_h_text(r, outcome);
-	report_h(r, "</td><td>%s</td><td>", exit_code);
-	report_h_text(r, message);
-	report_h(r, "</td><td class=\"replay\"><code>");
-	report_h_text(r, replay);
-	report_h(r, "</code></td></tr>\n");
-	report_m(r, "| ");
-	report_m_text(r, label);
-	report_m(r, " | %s | ", seed);
-	report_m_text(r, outcome);
-	report_m(r, " | %s | ", exit_code);
-	report_m_text(r, message);
-	report_m(r, backtick ? " | `` " : " | `");
-	report_m_text(r, replay);
-	report_m(r, backtick ? " `` |\n" : "` |\n");
+	report_row_code(r, true, row, 6, 1u << 5);
 }
 
 static void report_failing(struct report *r)
@@ -1304,6 +1308,275 @@ static void report_marks(struct report *r)
 	report_h(r, "</section>\n");
 }
 
+/* ---- fuzzing: fault mixes and shrunk failures --------------------------------------- */
+
+/* The fault classes of a fuzz run, bit 0 of its mask (runs.parameters "faults") first: the
+ * order and names of net/fuzz_cli.c.  The mask is authoritative; "fault_classes" only
+ * spells it out. */
+static const char *const report_fault_classes[] = {"crash", "wipe", "peer_cut", "one_way", "isolate", "bridge",
+						   "flap",  "loss", "skew",	"disk",	   "client",  "clog"};
+#define REPORT_FAULT_CLASSES_COUNT (sizeof(report_fault_classes) / sizeof(report_fault_classes[0]))
+/* Failed fuzz runs listed at most (the rest are counted). */
+#define REPORT_FUZZ_FAILURES_MAX 50
+/* A JSON field of runs.parameters, NULL when the parameters are not JSON. */
+#define REPORT_PARAM(field) "CASE WHEN json_valid(parameters) THEN json_extract(parameters, '$." field "') END"
+
+/* Runs and failures of one workload, all and with each fault class on. */
+struct report_fault_mix {
+	int64_t runs;
+	int64_t failed;
+	int64_t masked_runs; /* runs that recorded a fault mask */
+	int64_t masked_failed;
+	int64_t on_runs[REPORT_FAULT_CLASSES_COUNT];
+	int64_t on_failed[REPORT_FAULT_CLASSES_COUNT];
+};
+
+/* Column i of st as a fault mask: "0x5a3" (what paddock fuzz records) or a plain integer;
+ * false if it is neither. */
+static bool report_fault_mask(sqlite3_stmt *st, int i, uint32_t *mask)
+{
+	const char *text = report_col(st, i);
+	char *end;
+	unsigned long v;
+	if (sqlite3_column_type(st, i) == SQLITE_INTEGER) {
+		sqlite3_int64 n = sqlite3_column_int64(st, i);
+		*mask = (uint32_t)n;
+		return n >= 0 && n <= UINT32_MAX;
+	}
+	if (sqlite3_column_type(st, i) != SQLITE_TEXT || text[0] == '\0')
+		return false;
+	errno = 0;
+	v = strtoul(text, &end, 16);
+	if (errno != 0 || *end != '\0' || text[0] == '-' || v > UINT32_MAX)
+		return false;
+	*mask = (uint32_t)v;
+	return true;
+}
+
+/* The fuzz runs of the workload in column 0 of w, counted by fault class. */
+static void report_fault_mix_load(struct report *r, sqlite3_stmt *w, struct report_fault_mix *mix)
+{
+	sqlite3_stmt *st = report_prepare(r, "SELECT " REPORT_PARAM("faults") ", outcome IS NOT 'pass' FROM runs "
+					     "WHERE kind = 'fuzz' AND scenario IS ?1");
+	size_t k;
+	memset(mix, 0, sizeof(*mix));
+	if (st != NULL)
+		sqlite3_bind_value(st, 1, sqlite3_column_value(w, 0));
+	while (report_next(r, st)) {
+		uint32_t mask;
+		int64_t failed = sqlite3_column_int64(st, 1) != 0;
+		mix->runs++;
+		mix->failed += failed;
+		if (!report_fault_mask(st, 0, &mask))
+			continue;
+		mix->masked_runs++;
+		mix->masked_failed += failed;
+		for (k = 0; k < REPORT_FAULT_CLASSES_COUNT; k++) {
+			if ((mask >> k) & 1) {
+				mix->on_runs[k]++;
+				mix->on_failed[k] += failed;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+/* One workload's table: per fault class, the runs with it on, how many failed, the failure
+ * rate, and the failure rate of the runs with it off for comparison. */
+static void report_fault_mix_workload(struct report *r, sqlite3_stmt *w)
+{
+	static const char *const heads[] = {"fault class", "mask bit", "runs with it on", "failed", "failure rate",
+					    "failure rate with it off"};
+	const char *workload = sqlite3_column_type(w, 0) == SQLITE_NULL ? "(no workload)" : report_col(w, 0);
+	struct report_fault_mix mix;
+	char line[512], rate[32];
+	size_t k;
+	report_fault_mix_load(r, w, &mix);
+	report_fmt_pct(rate, sizeof(rate), (double)mix.failed, (double)mix.runs);
+	report_heading(r, 3, NULL, workload);
+	snprintf(line, sizeof(line), "%" PRId64 " fuzz runs, %" PRId64 " failed (%s).", mix.runs, mix.failed, rate);
+	if (mix.masked_runs < mix.runs)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 " %" PRId64 " run(s) recorded no fault mask and are left out of the table.",
+			 mix.runs - mix.masked_runs);
+	report_para(r, line);
+	report_table(r, heads, 6);
+	for (k = 0; k < REPORT_FAULT_CLASSES_COUNT; k++) {
+		char cells[5][32];
+		const char *row[6] = {report_fault_classes[k], cells[0], cells[1], cells[2], cells[3], cells[4]};
+		snprintf(cells[0], sizeof(cells[0]), "0x%03x", 1u << k);
+		report_fmt_int(cells[1], sizeof(cells[1]), mix.on_runs[k]);
+		report_fmt_int(cells[2], sizeof(cells[2]), mix.on_failed[k]);
+		report_fmt_pct(cells[3], sizeof(cells[3]), (double)mix.on_failed[k], (double)mix.on_runs[k]);
+		report_fmt_pct(cells[4], sizeof(cells[4]), (double)(mix.masked_failed - mix.on_failed[k]),
+			       (double)(mix.masked_runs - mix.on_runs[k]));
+		report_row(r, mix.on_failed[k] > 0, row, 6);
+	}
+	report_table_end(r);
+}
+
+/* Runs and failures per workload and ensemble size (runs.parameters "servers"). */
+static void report_fault_mix_sizes(struct report *r)
+{
+	static const char *const heads[] = {"workload", "servers", "runs", "failed", "failure rate"};
+	sqlite3_stmt *st = report_prepare(r, "SELECT scenario, " REPORT_PARAM("servers") " AS servers, count(*), "
+					     "sum(outcome IS NOT 'pass') FROM runs WHERE kind = 'fuzz' "
+					     "GROUP BY scenario, servers ORDER BY scenario, servers");
+	report_heading(r, 3, NULL, "By ensemble size");
+	report_table(r, heads, 5);
+	while (report_next(r, st)) {
+		char cells[3][32];
+		const char *row[5] = {sqlite3_column_type(st, 0) == SQLITE_NULL ? "(no workload)" : report_col(st, 0),
+				      sqlite3_column_type(st, 1) == SQLITE_NULL ? "-" : report_col(st, 1), cells[0],
+				      cells[1], cells[2]};
+		report_fmt_int(cells[0], sizeof(cells[0]), sqlite3_column_int64(st, 2));
+		report_fmt_int(cells[1], sizeof(cells[1]), sqlite3_column_int64(st, 3));
+		report_fmt_pct(cells[2], sizeof(cells[2]), (double)sqlite3_column_int64(st, 3),
+			       (double)sqlite3_column_int64(st, 2));
+		report_row(r, sqlite3_column_int64(st, 3) > 0, row, 5);
+	}
+	sqlite3_finalize(st);
+	report_table_end(r);
+}
+
+/* Per fuzz workload, how often each fault class was on and how often those runs failed. */
+static void report_fault_mixes(struct report *r)
+{
+	sqlite3_stmt *w;
+	report_heading(r, 2, "faults", "9. Fault mixes (fuzzing)");
+	if (report_scalar(r, "SELECT count(*) FROM runs WHERE kind = 'fuzz'") == 0) {
+		report_para(r, "No fuzz runs recorded.");
+		report_h(r, "</section>\n");
+		return;
+	}
+	report_para(r, "Each fuzz run draws a set of fault classes (runs.parameters \"faults\", a mask; bit 0 first: "
+		       "crash, wipe, peer_cut, one_way, isolate, bridge, flap, loss, skew, disk, client, clog).  "
+		       "Failed counts every outcome other than pass.");
+	w = report_prepare(r, "SELECT scenario FROM runs WHERE kind = 'fuzz' GROUP BY scenario ORDER BY scenario");
+	while (report_next(r, w))
+		report_fault_mix_workload(r, w);
+	sqlite3_finalize(w);
+	report_fault_mix_sizes(r);
+	report_h(r, "</section>\n");
+}
+
+/* The columns of a failed fuzz run, with its shrunk row (NULLs when the database has no
+ * shrunk table): 0 workload, 1 seed, 2 outcome, 3 message, 4 replay, 5 shrunk run_id,
+ * 6 shrunk replay, 7 shrunk message, 8 tries, 9 moves kept, 10 moves total, 11 Lua. */
+#define REPORT_FUZZ_FAILED_COLUMNS "SELECT r.scenario, r.seed, r.outcome, r.message, r.replay, "
+#define REPORT_FUZZ_FAILED_WHERE                                                                             \
+	" WHERE r.kind = 'fuzz' AND r.outcome IS NOT 'pass' ORDER BY r.scenario, r.seed, r.id LIMIT ?1"
+
+/* One failed fuzz run as a table row: the shrunk columns say "not shrunk" if it was not. */
+static void report_fuzz_failure_row(struct report *r, sqlite3_stmt *st)
+{
+	bool shrunk = sqlite3_column_type(st, 5) != SQLITE_NULL;
+	char seed[32], moves[64], tries[32];
+	const char *row[9] = {sqlite3_column_type(st, 0) == SQLITE_NULL ? "(no workload)" : report_col(st, 0),
+			      seed,
+			      report_col(st, 2),
+			      report_col(st, 3),
+			      report_col(st, 4),
+			      shrunk ? report_col(st, 6) : "not shrunk",
+			      moves,
+			      tries,
+			      shrunk ? report_col(st, 7) : "-"};
+	snprintf(seed, sizeof(seed), "%" PRIu64, (uint64_t)sqlite3_column_int64(st, 1));
+	if (shrunk) {
+		snprintf(moves, sizeof(moves), "%" PRId64 "/%" PRId64, (int64_t)sqlite3_column_int64(st, 9),
+			 (int64_t)sqlite3_column_int64(st, 10));
+		report_fmt_int(tries, sizeof(tries), sqlite3_column_int64(st, 8));
+	} else {
+		snprintf(moves, sizeof(moves), "-");
+		snprintf(tries, sizeof(tries), "-");
+	}
+	report_row_code(r, true, row, 9, shrunk ? 1u << 4 | 1u << 5 : 1u << 4);
+}
+
+/* Text as a fenced code block in the Markdown, verbatim: the fence is longer than any run
+ * of backticks in the text. */
+static void report_m_fence(struct report *r, const char *lang, const char *text)
+{
+	size_t run = 0, longest = 0, fence, i, n = strlen(text);
+	for (i = 0; i < n; i++) {
+		run = text[i] == '`' ? run + 1 : 0;
+		longest = run > longest ? run : longest;
+	}
+	fence = longest >= 3 ? longest + 1 : 3;
+	for (i = 0; i < fence; i++)
+		fputc('`', r->md);
+	report_m(r, "%s\n%s%s", lang, text, n > 0 && text[n - 1] == '\n' ? "" : "\n");
+	for (i = 0; i < fence; i++)
+		fputc('`', r->md);
+	report_m(r, "\n\n");
+}
+
+/* The Lua scenario of one shrunk run: a <pre> block in the page, a lua fence in the
+ * Markdown. */
+static void report_fuzz_scenario(struct report *r, sqlite3_stmt *st)
+{
+	char title[320];
+	snprintf(title, sizeof(title), "Shrunk scenario: %s seed %" PRIu64,
+		 sqlite3_column_type(st, 0) == SQLITE_NULL ? "(no workload)" : report_col(st, 0),
+		 (uint64_t)sqlite3_column_int64(st, 1));
+	report_heading(r, 3, NULL, title);
+	report_h(r, "<pre class=\"lua\">");
+	report_h_text(r, report_col(st, 11));
+	report_h(r, "</pre>\n");
+	report_m_fence(r, "lua", report_col(st, 11));
+}
+
+/* Every failed fuzz run (up to REPORT_FUZZ_FAILURES_MAX) with its replay command and, if
+ * paddock fuzz --shrink recorded one, its shrunk run and Lua scenario. */
+static void report_fuzz_failures(struct report *r)
+{
+	static const char *const heads[] = {"workload",	     "seed",  "outcome",       "message", "replay",
+					    "shrunk replay", "moves kept/total", "tries", "shrunk message"};
+	bool has_shrunk = report_has_table(r, "shrunk");
+	int64_t total = report_scalar(r, "SELECT count(*) FROM runs WHERE kind = 'fuzz' AND outcome IS NOT 'pass'");
+	int64_t shrunk = has_shrunk ? report_scalar(r, "SELECT count(*) FROM runs r JOIN shrunk s ON s.run_id = r.id "
+						       "WHERE r.kind = 'fuzz' AND r.outcome IS NOT 'pass'")
+				    : 0;
+	sqlite3_stmt *st;
+	char line[512];
+	report_heading(r, 2, "shrunk", "10. Fuzz failures and their shrunk scenarios");
+	if (total == 0) {
+		report_para(r, "No failed fuzz runs.");
+		report_h(r, "</section>\n");
+		return;
+	}
+	snprintf(line, sizeof(line),
+		 "%" PRId64 " failed fuzz run(s), %" PRId64 " of them shrunk by paddock fuzz --shrink: the smallest "
+		 "world and fault schedule found that still fails the same way, its replay command, and a Lua "
+		 "scenario for scenarios/regressions/.",
+		 total, shrunk);
+	report_para(r, line);
+	st = report_prepare(r, has_shrunk ? REPORT_FUZZ_FAILED_COLUMNS
+			    "s.run_id, s.replay, s.message, s.tries, s.moves_kept, s.moves_total, s.scenario "
+			    "FROM runs r LEFT JOIN shrunk s ON s.run_id = r.id" REPORT_FUZZ_FAILED_WHERE
+					  : REPORT_FUZZ_FAILED_COLUMNS "NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+								       "FROM runs r" REPORT_FUZZ_FAILED_WHERE);
+	if (st != NULL)
+		sqlite3_bind_int(st, 1, REPORT_FUZZ_FAILURES_MAX);
+	report_table(r, heads, 9);
+	while (report_next(r, st))
+		report_fuzz_failure_row(r, st);
+	report_table_end(r);
+	if (total > REPORT_FUZZ_FAILURES_MAX) {
+		snprintf(line, sizeof(line), "%" PRId64 " more failed fuzz run(s) left out: the list stops at %d.",
+			 total - REPORT_FUZZ_FAILURES_MAX, REPORT_FUZZ_FAILURES_MAX);
+		report_para(r, line);
+	}
+	/* the same rows again, for the scenarios of those that were shrunk */
+	if (st != NULL)
+		sqlite3_reset(st);
+	while (report_next(r, st))
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+			report_fuzz_scenario(r, st);
+	sqlite3_finalize(st);
+	report_h(r, "</section>\n");
+}
+
 /* Every figure of every group: count, min, median, p95, max and mean over the runs. */
 static void report_figures(struct report *r)
 {
@@ -1368,7 +1641,9 @@ static const char report_css[] =
 	"td.replay{min-width:24em}"
 	".plot{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-start}"
 	"svg{border:1px solid #ddd;background:#fff;max-width:100%;height:auto}"
-	"details{margin:.3em 0 1em}";
+	"details{margin:.3em 0 1em}"
+	"pre{font-family:ui-monospace,\"DejaVu Sans Mono\",Menlo,monospace;font-size:.85em;background:#f4f4f4;"
+	"border:1px solid #ddd;padding:.6em;overflow-x:auto}";
 
 static void report_begin(struct report *r)
 {
@@ -1378,7 +1653,8 @@ static void report_begin(struct report *r)
 	} toc[] = {{"overview", "Overview"},   {"failover", "Failover time distributions"},
 		   {"elections", "Election rounds"}, {"throughput", "Throughput around faults"},
 		   {"checks", "Checks"},	       {"failing", "Failing runs"},
-		   {"figures", "All figures"}};
+		   {"figures", "All figures"},	       {"marks", "Coverage marks never hit"},
+		   {"faults", "Fault mixes"},	       {"shrunk", "Fuzz failures and their shrunk scenarios"}};
 	size_t i;
 	report_h(r, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -1486,6 +1762,8 @@ static void report_write(struct report *r, const char *db_path)
 	report_failing(r);
 	report_figures(r);
 	report_marks(r);
+	report_fault_mixes(r);
+	report_fuzz_failures(r);
 	report_end(r);
 	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 }

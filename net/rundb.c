@@ -417,6 +417,31 @@ sqlerr:
 	return -1;
 }
 
+int rundb_add_shrunk(struct rundb *r, const char *workload, uint64_t seed, const struct rundb_shrunk *sh, char *errmsg,
+		     size_t errmsg_size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (r->pending == 0 && rundb_exec(r->db, "BEGIN IMMEDIATE", errmsg, errmsg_size) != 0)
+		return -1;
+	r->pending++;
+	if (sqlite3_prepare_v2(r->db,
+			       "INSERT OR REPLACE INTO shrunk (run_id, replay, parameters, message, tries, moves_kept, "
+			       "moves_total, scenario) SELECT max(id), ?, ?, ?, ?, ?, ?, ? FROM runs "
+			       "WHERE kind = 'fuzz' AND scenario = ? AND seed = ? HAVING max(id) IS NOT NULL",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    rundb_row(st, "tttiiitti", sh->replay, sh->params, sh->message, (sqlite3_int64)sh->tries,
+		      (sqlite3_int64)sh->moves_kept, (sqlite3_int64)sh->moves_total, sh->scenario, workload,
+		      (sqlite3_int64)seed) != 0)
+		snprintf(errmsg, errmsg_size, "%s", sqlite3_errmsg(r->db));
+	else if (sqlite3_changes(r->db) != 1)
+		snprintf(errmsg, errmsg_size, "no %s run of seed %" PRIu64 " to attach the shrunk one to", workload, seed);
+	else
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int rundb_close(struct rundb *r, char *errmsg, size_t errmsg_size)
 {
 	int rc = 0;

@@ -26,6 +26,14 @@ struct rundb *rundb_open(const char *path, char *errmsg, size_t errmsg_size);
 int rundb_add_fuzz(struct rundb *r, const char *workload, uint64_t seed, const char *params, const char *outcome,
 		   int exit_code, const char *message, const char *digest, uint64_t virtual_ms, uint64_t wall_ms,
 		   uint64_t events, uint64_t marks, const char *replay, char *errmsg, size_t errmsg_size);
+/* A failure shrunk (paddock fuzz): attached to the newest fuzz run of
+ * that workload and seed (reports/schema.sql, table shrunk). */
+struct rundb_shrunk {
+	const char *replay, *params, *message, *scenario;
+	int tries, moves_kept, moves_total;
+};
+int rundb_add_shrunk(struct rundb *r, const char *workload, uint64_t seed, const struct rundb_shrunk *sh, char *errmsg,
+		     size_t errmsg_size);
 int rundb_close(struct rundb *r, char *errmsg, size_t errmsg_size);
 
 #endif

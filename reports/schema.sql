@@ -69,3 +69,18 @@ CREATE TABLE IF NOT EXISTS throughput (
   failed INTEGER NOT NULL,                 -- answered with an error (CONNECTIONLOSS included)
   PRIMARY KEY (run_id, at_ms)
 );
+
+-- A fuzz failure shrunk (`paddock fuzz ... --db`): the smallest world and fault schedule found
+-- that still fails the same way, its replay command and the Lua scenario for
+-- scenarios/regressions/.  The fault mix of any fuzz run is in runs.parameters ("faults", a
+-- mask of the classes on; "fault_classes", their names).
+CREATE TABLE IF NOT EXISTS shrunk (
+  run_id      INTEGER PRIMARY KEY REFERENCES runs (id),
+  replay      TEXT    NOT NULL,            -- replays the shrunk run exactly
+  parameters  TEXT    NOT NULL,            -- JSON: the shrunk world
+  message     TEXT    NOT NULL,            -- how the shrunk run fails
+  tries       INTEGER NOT NULL,            -- runs the shrinking took
+  moves_kept  INTEGER NOT NULL,            -- nemesis moves (faults) left in the schedule
+  moves_total INTEGER NOT NULL,            -- nemesis moves of the failing run
+  scenario    TEXT    NOT NULL             -- Lua, for scenarios/regressions/
+);

@@ -29,6 +29,8 @@
 
 struct sim_world;
 
+#define SIM_MOVES_MAX 512 /* nemesis moves a shrink can leave out */
+
 struct sim_options {
 	uint64_t seed;
 	uint32_t servers;        /* standalone servers (each its own ensemble for now) */
@@ -60,6 +62,12 @@ struct sim_options {
 	 * write.  Otherwise every server must have joined and every client
 	 * written. */
 	bool liveness_quorum;
+	/* Shrinking (paddock fuzz --shrink): the swarm nemesis's moves (its
+	 * faults, crashes included, numbered from 0 in the order they come)
+	 * left out of the run, one bit each.  Each move draws from its own
+	 * stream, split off the world's, so leaving one out changes nothing
+	 * else that the seed draws. */
+	uint64_t drop_moves[SIM_MOVES_MAX / 64];
 };
 
 #define SIM_FAULT_CRASH 0x1u     /* servers crash (and restart), unsynced writes kept, lost or torn */
@@ -99,6 +107,7 @@ struct sim_options {
 struct sim_note {
 	uint64_t at_us;
 	int32_t server;   /* 1-based, 0 when not about one server */
+	uint32_t move;    /* 1 + the nemesis move that made it (swarm runs), 0 for none */
 	char kind[16];    /* crash, restart, wipe, reload, role, cut, heal, clog, lossy, disk_full, pause, reset, calm */
 	char detail[64];
 };
@@ -143,6 +152,7 @@ struct sim_result {
 	uint64_t reloads;      /* learners rebuilt from disk (TRUNC, SNAP, a failed log) */
 	uint64_t wipes;        /* servers whose disk was replaced by an empty one (ensemble) */
 	uint64_t digests_compared; /* pairs of servers at one zxid whose state digests were compared */
+	uint64_t moves;        /* the swarm nemesis's moves, crashes included (left out ones too) */
 	uint64_t marks_hit;    /* the core's coverage marks (marks.h) any server passed: bit m for mark m */
 };
 

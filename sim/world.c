@@ -111,6 +111,7 @@ void sim_note(struct sim_world *w, uint32_t server, const char *kind, const char
 	n = &r->timeline[r->timeline_count++];
 	n->at_us = w->now_us;
 	n->server = (int32_t)server;
+	n->move = w->move;
 	snprintf(n->kind, sizeof(n->kind), "%s", kind);
 	va_start(ap, fmt);
 	vsnprintf(n->detail, sizeof(n->detail), fmt, ap);
@@ -272,7 +273,7 @@ static bool sim_on(const struct sim_world *w, uint32_t fault)
 static uint64_t sim_latency(struct sim_world *w, const struct sim_dir *d)
 {
 	uint64_t us = d->base_us + sim_draw(w, 0, d->jitter_us);
-	if (sim_on(w, SIM_FAULT_LOSS) && sim_draw(w, 0, 1999) == 0)
+	if (sim_on(w, SIM_FAULT_LOSS) && !w->calm && sim_draw(w, 0, 1999) == 0)
 		us += sim_draw(w, 5000, 50000);
 	return us;
 }
@@ -1342,6 +1343,28 @@ static void sim_nemesis_move(struct sim_world *w, uint64_t move, uint32_t client
 	}
 }
 
+/* A swarm nemesis move begins: it takes its number and a stream of its
+ * own, split off the nemesis's (not the world's: what the servers and
+ * clients do must not move the schedule), so whether it runs or is left
+ * out (options.drop_moves) every other move stays as it was.  false: left
+ * out. */
+static bool sim_move_begin(struct sim_world *w)
+{
+	uint64_t k = w->res->moves++, sub = pd_prng_next(&w->nemesis);
+	if (k < SIM_MOVES_MAX && ((w->opt.drop_moves[k / 64] >> (k % 64)) & 1))
+		return false;
+	w->move_saved = w->prng;
+	pd_prng_seed(&w->prng, sub);
+	w->move = (uint32_t)k + 1;
+	return true;
+}
+
+static void sim_move_end(struct sim_world *w)
+{
+	w->prng = w->move_saved;
+	w->move = 0;
+}
+
 /* Swarm testing: one move of a fault class that is on in this run. */
 static void sim_nemesis_swarm(struct sim_world *w)
 {
@@ -1457,12 +1480,20 @@ static void sim_calm(struct sim_world *w)
 	uint32_t c, s;
 	w->calm = true;
 	w->calm_us = w->now_us;
-	if (!(w->opt.bugs & SIM_BUG_NO_HEAL))
-		for (c = 0; c < w->opt.servers; c++)
-			for (s = 0; s < w->opt.servers; s++) {
-				w->peer_links[c][s].up.blocked = 0;
-				w->peer_links[c][s].down.blocked = 0;
+	for (c = 0; c < w->opt.servers; c++)
+		for (s = 0; s < w->opt.servers; s++) {
+			struct sim_link *l = &w->peer_links[c][s];
+			if (!(w->opt.bugs & SIM_BUG_NO_HEAL)) {
+				l->up.blocked = 0;
+				l->down.blocked = 0;
 			}
+			/* lossy links heal too: a link that loses one segment in
+			 * thirty keeps losing two in a row now and then, and two
+			 * retransmissions (200 + 400 ms) outlast a syncLimit of
+			 * 5 ticks of 100 ms: no quorum is stable on it (L1) */
+			l->up.loss_pm = 0;
+			l->down.loss_pm = 0;
+		}
 	for (c = 0; c < w->opt.clients; c++) {
 		for (s = 0; s < w->opt.servers; s++) {
 			struct sim_link *l = sim_link_of(w, c, s);
@@ -1472,6 +1503,8 @@ static void sim_calm(struct sim_world *w)
 			}
 			l->up.clog_until_us = 0;
 			l->down.clog_until_us = 0;
+			l->up.loss_pm = 0;
+			l->down.loss_pm = 0;
 			l->up.burst_pm = 0;
 			l->down.burst_pm = 0;
 		}
@@ -1844,7 +1877,10 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 	case SIM_EV_CRASH:
 		if (w->calm)
 			break;
-		if (w->opt.ensemble && w->wipe_at_us != 0 && w->now_us >= w->wipe_at_us && s->up && sim_others_serving(w, e->a)) {
+		if (w->opt.swarm != 0 && !sim_move_begin(w)) {
+			/* left out by a shrink */
+		} else if (w->opt.ensemble && w->wipe_at_us != 0 && w->now_us >= w->wipe_at_us && s->up &&
+			   sim_others_serving(w, e->a)) {
 			/* once per run: the disk is replaced, empty (epoch files
 			 * included); the others still hold what it had acked */
 			w->wipe_at_us = 0;
@@ -1853,8 +1889,12 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		} else {
 			sim_server_crash(w, e->a);
 		}
+		if (w->move != 0)
+			sim_move_end(w);
 		if (sim_on(w, SIM_FAULT_CRASH)) /* the next crash of this server */
-			sim_schedule(w, w->now_us + sim_draw(w, 2000000, w->crash_gap_us), SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
+			sim_schedule(w, w->now_us + (w->opt.swarm != 0 ? 2000000 + pd_prng_below(&w->nemesis, w->crash_gap_us - 1999999)
+								     : sim_draw(w, 2000000, w->crash_gap_us)),
+				     SIM_EV_CRASH, e->a, 0, 0, NULL, 0);
 		break;
 	case SIM_EV_RESTART:
 		if (!s->up) {
@@ -1866,8 +1906,12 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		if (!w->calm) {
 			if (w->opt.swarm != 0) {
 				uint64_t gap = (uint64_t)(w->opt.nemesis_gap_ms > 0 ? w->opt.nemesis_gap_ms : 1100) * 1000;
-				sim_nemesis_swarm(w);
-				sim_schedule(w, w->now_us + sim_draw(w, gap / 5, gap * 9 / 5), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
+				if (sim_move_begin(w)) {
+					sim_nemesis_swarm(w);
+					sim_move_end(w);
+				}
+				sim_schedule(w, w->now_us + gap / 5 + pd_prng_below(&w->nemesis, gap * 8 / 5 + 1),
+					     SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
 			} else {
 				sim_nemesis(w);
 				sim_schedule(w, w->now_us + sim_draw(w, 200000, 2000000), SIM_EV_NEMESIS, 0, 0, 0, NULL, 0);
@@ -1962,6 +2006,7 @@ static void sim_world_setup(struct sim_world *w, const struct sim_options *opt, 
 	w->res = r;
 	w->digest = 0xcbf29ce484222325ULL ^ opt->seed;
 	pd_prng_seed(&w->prng, opt->seed);
+	pd_prng_seed(&w->nemesis, opt->seed ^ 0x4e454d45534953ULL);
 	/* swarm: half the seeds crash servers often, half seldom (so that
 	 * sessions can outlive a stall and expire between restarts) */
 	w->crash_gap_us = sim_draw(w, 0, 1) == 0 ? 8000000 : 25000000;

@@ -208,6 +208,10 @@ struct sim_acked {
 struct sim_world {
 	struct sim_options opt;
 	struct pd_prng prng;
+	struct pd_prng nemesis;    /* swarm runs: when the nemesis moves and each move's own stream,
+				    * apart from the world's so that the runs' behaviour cannot move them */
+	struct pd_prng move_saved; /* the world's stream while a nemesis move draws from its own */
+	uint32_t move;             /* 1 + the nemesis move under way, 0 between moves */
 	uint64_t now_us;
 	uint64_t seq;
 	struct sim_event *heap;

@@ -85,9 +85,25 @@ class FuzzTest(unittest.TestCase):
         mask_after = int(re.search(r'"faults":"(0x[0-9a-f]+)"', world).group(1), 16)
         self.assertEqual(mask_after & ~mask_before, 0)
         self.assertLess(bin(mask_after).count("1"), bin(mask_before).count("1"), (hex(mask_before), world))
+        # the fault schedule shrinks too: moves left out (--drop), and the replay has none of them
+        kept, total = map(int, re.search(r"^(\d+) of (\d+) nemesis moves kept$", s.stdout, re.M).groups())
+        self.assertLess(kept, total, s.stdout[:2000])
         replay = re.search(r"^replay: (paddock fuzz .*)$", s.stdout, re.M).group(1).split()
+        self.assertIn("--drop", replay)
+        dropped = set()
+        for part in replay[replay.index("--drop") + 1].split(","):
+            a, _, b = part.partition("-")
+            dropped.update(range(int(a), int(b or a) + 1))
         again = paddock(*replay[1:])
         self.assertEqual(again.returncode, 128, again.stdout)
+        moves = {int(m) for m in re.findall(r"^\s+[\d.]+ s\s+#(\d+)\s", again.stdout, re.M)}
+        self.assertTrue(moves, again.stdout[:3000])
+        self.assertLessEqual(len(moves), kept)
+        self.assertEqual(moves & dropped, set(), again.stdout[:3000])
+        # left out of a run, a move leaves every other move as it was: the same moves at the same times
+        full = paddock(*[a for a in replay[1:] if a != "--drop" and a != replay[replay.index("--drop") + 1]])
+        lines = lambda out: {l for l in out.splitlines() if re.match(r"^\s+[\d.]+ s\s+#\d+\s", l)}
+        self.assertLessEqual(lines(again.stdout), lines(full.stdout))
         lua = s.stdout[s.stdout.index("-- regression:"):]
         path = os.path.join(self.dir, "regression.lua")
         with open(path, "w") as f:
@@ -97,7 +113,42 @@ class FuzzTest(unittest.TestCase):
         self.assertIn("ensemble { servers = ", lua)
         self.assertIn("a quorum of voters follows one serving leader", lua)
 
+    def test_failures_are_shrunk_into_the_database(self):
+        # a fuzz run shrinks its first failures (--shrink-failures N) and records each with its
+        # shrunk replay command and scenario, beside the failing run
+        p = paddock("fuzz", "election", "--bugs", "0x80", "--seeds", "1..40", "--db", self.db, "--quiet",
+                    "--shrink-failures", "2")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        con = sqlite3.connect(self.db)
+        rows = con.execute("SELECT r.seed, r.outcome, r.message, s.replay, s.message, s.moves_kept, s.moves_total, "
+                           "s.tries, s.scenario FROM shrunk s JOIN runs r ON r.id = s.run_id ORDER BY r.seed").fetchall()
+        failed = [seed for (seed,) in con.execute("SELECT seed FROM runs WHERE outcome != 'pass' ORDER BY seed")]
+        con.close()
+        self.assertGreaterEqual(len(failed), 2)
+        self.assertEqual(len(rows), 2)
+        for seed, outcome, message, replay, shrunk_message, kept, total, tries, scenario in rows:
+            self.assertIn(seed, failed)
+            self.assertEqual(outcome, "liveness")
+            self.assertTrue(replay.startswith("paddock fuzz election --replay %d " % seed), replay)
+            self.assertIn("--bugs 0x80", replay)
+            self.assertLessEqual(kept, total)
+            self.assertGreater(tries, 1)
+            self.assertTrue(scenario.startswith("-- regression: election seed %d" % seed), scenario[:200])
+            self.assertIn("shrunk in", p.stdout)
+            again = paddock(*replay.split()[1:])
+            self.assertEqual(again.returncode, 128, again.stdout[-2000:])
+            self.assertIn(shrunk_message, again.stdout)
+        out = os.path.join(self.dir, "report")
+        rep = paddock("report", self.db, "-o", out)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
+            md = f.read()
+        for row in rows:
+            self.assertIn(row[3], md)  # the shrunk replay command
+            self.assertIn(row[8].splitlines()[2], md)  # a line of its scenario
+
     def test_usage(self):
+        self.assertEqual(paddock("fuzz", "election", "--replay", "3", "--drop", "4-2").returncode, 2)
         self.assertEqual(paddock("fuzz", "nothing").returncode, 2)
         self.assertEqual(paddock("fuzz", "election", "--seeds", "9..1").returncode, 2)
         self.assertEqual(paddock("fuzz", "election", "--time", "soon").returncode, 2)

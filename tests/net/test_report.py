@@ -5,6 +5,7 @@ from SQLite and looked for in both files; the page is rendered in headless Chrom
 screenshot must show something.  A missing or foreign database gives exit 2.  Everything lives in a
 temporary directory, removed also on failure."""
 import html
+import json
 import os
 import shutil
 import signal
@@ -64,6 +65,109 @@ def insert_synthetic_scenario_runs(db):
                 con.execute("INSERT INTO throughput (run_id, at_ms, ok, failed) VALUES (?, ?, ?, ?)",
                             (run, at_ms, ok + seed % 2, bad))
     con.close()
+
+
+FAULT_CLASSES = ("crash", "wipe", "peer_cut", "one_way", "isolate", "bridge", "flap", "loss", "skew", "disk", "client",
+                 "clog")
+# Synthetic fuzz runs: (workload, seed, parameters, outcome, message).  Seed 16 names classes in
+# "fault_classes" that its mask does not have: the mask counts.  Seed 24 has no mask, seed 26 no JSON.
+FUZZ_RUNS = (
+    ("election", 11, {"servers": 3, "faults": "0x001"}, "pass", None),
+    ("election", 12, {"servers": 5, "faults": "0x003"}, "violation", "two leaders in epoch 3 <s1 & s2>"),
+    ("election", 13, {"servers": 3, "faults": "0x5a3"}, "liveness", "no leader 15 s after the heal"),
+    ("election", 14, {"servers": 7, "faults": "0x800"}, "pass", None),
+    ("election", 15, {"servers": 5, "faults": "0xfff"}, "crash", "assertion failed: zxid > last | 7"),
+    ("election", 16, {"servers": 3, "faults": "0x081", "fault_classes": "clog,disk"}, "pass", None),
+    ("writes", 21, {"servers": 3, "faults": "0x010"}, "pass", None),
+    ("writes", 22, {"servers": 5, "faults": "0x090"}, "violation", "acknowledged write /w/7 lost"),
+    ("writes", 23, {"servers": 3, "faults": "0x000"}, "pass", None),
+    ("writes", 24, {"servers": 5}, "pass", None),
+    ("writes", 25, {"servers": 3, "faults": "0x011"}, "liveness", "no write served after the heal"),
+    ("writes", 26, "not json", "liveness", "stalled"),
+)
+# The Lua of the shrunk runs: markup characters to escape, and in the second a run of three
+# backticks, so its Markdown fence needs four.
+SHRUNK_LUA = {
+    12: 'ensemble { servers = 3, observers = 0, tick = 100, snap_count = 100 }\n'
+        'step("the faults")\n'
+        'if leader() < 0 and role(1) ~= "down" then crash(1) end -- a < b && "c" > \'d\'\n'
+        'check("one leader", function() return #leaders() <= 1 end)\n',
+    22: 'ensemble { servers = 3 }\n-- ```not a fence```\nclog(1, 2) -- 1 < 2 & 2 > 1\n',
+}
+SHRUNK_ROWS = {  # seed: (replay, message, tries, moves kept, moves total)
+    12: ("paddock fuzz election --replay 12 --faults 0x001 --seconds 3 --clients 0 --servers 3",
+         "two leaders in epoch 2 <s1 & s3>", 37, 2, 19),
+    22: ("paddock fuzz writes --replay 22 --faults 0x010 --seconds 5", "acknowledged write /w/1 lost", 12, 1, 8),
+}
+
+
+def open_schema_db(db):
+    """A new database with the tables of reports/schema.sql (the shrunk table included)."""
+    con = sqlite3.connect(db)
+    with open(os.path.join(harness.SOURCE_DIR, "reports", "schema.sql"), encoding="utf-8") as f:
+        con.executescript(f.read())
+    return con
+
+
+def insert_fuzz_run(con, workload, seed, parameters, outcome, message):
+    replay = "paddock fuzz %s --replay %d" % (workload, seed)
+    text = parameters if isinstance(parameters, str) else json.dumps(dict(parameters, workload=workload))
+    return con.execute(
+        "INSERT INTO runs (started_at, kind, scenario, seed, commit_id, parameters, outcome, exit_code, message, "
+        "digest, virtual_ms, wall_ms, replay) VALUES ('2026-01-02T00:00:00Z', 'fuzz', ?, ?, 'synthetic', ?, ?, ?, ?, "
+        "'0x1', 20000, 30, ?)",
+        (workload, seed, text, outcome, {"pass": 0, "violation": 129, "liveness": 128}.get(outcome, 127), message,
+         replay)).lastrowid
+
+
+def build_fuzz_database(db):
+    """FUZZ_RUNS with the shrunk rows of seeds 12 and 22, and a failed scenario run (not fuzz)."""
+    con = open_schema_db(db)
+    with con:
+        for workload, seed, parameters, outcome, message in FUZZ_RUNS:
+            run = insert_fuzz_run(con, workload, seed, parameters, outcome, message)
+            if seed in SHRUNK_ROWS:
+                replay, msg, tries, kept, total = SHRUNK_ROWS[seed]
+                con.execute("INSERT INTO shrunk (run_id, replay, parameters, message, tries, moves_kept, moves_total, "
+                            "scenario) VALUES (?, ?, '{\"servers\":3}', ?, ?, ?, ?, ?)",
+                            (run, replay, msg, tries, kept, total, SHRUNK_LUA[seed]))
+        con.execute("INSERT INTO runs (started_at, kind, scenario, seed, commit_id, parameters, outcome, exit_code, "
+                    "message, digest, virtual_ms, wall_ms, replay) VALUES ('2026-01-02T00:00:00Z', 'scenario', "
+                    "'master_failover', 99, 'synthetic', '{\"servers\":3}', 'failed', 1, 'no master', '0x2', 6000, 5, "
+                    "'paddock sim scenarios/master_failover.lua --seed 99')")
+    con.close()
+
+
+def fault_mix(con, workload):
+    """Counted here from SQLite, independently of the report: (runs, failed, runs with a mask,
+    failed with a mask, {class: (runs with it on, failed of them)})."""
+    runs = failed = masked = masked_failed = 0
+    on = {c: [0, 0] for c in FAULT_CLASSES}
+    for parameters, outcome in con.execute("SELECT parameters, outcome FROM runs WHERE kind = 'fuzz' AND scenario = ?",
+                                           (workload,)):
+        bad = outcome != "pass"
+        runs += 1
+        failed += bad
+        try:
+            mask = int(json.loads(parameters)["faults"], 16)
+        except (ValueError, KeyError, TypeError):
+            continue
+        masked += 1
+        masked_failed += bad
+        for bit, name in enumerate(FAULT_CLASSES):
+            if mask >> bit & 1:
+                on[name][0] += 1
+                on[name][1] += bad
+    return runs, failed, masked, masked_failed, on
+
+
+def rate(part, whole):
+    return "%.1f%%" % (100.0 * part / whole) if whole > 0 else "-"
+
+
+def md_text(s):
+    """A table cell of summary.md: pipes escaped, '<' as an entity (report_m_text)."""
+    return s.replace("|", "\\|").replace("<", "&lt;")
 
 
 def build_database(db):
@@ -164,23 +268,34 @@ def screenshot(test, out, profile):
     return shot
 
 
+def read_output(out):
+    """index.html and summary.md of a report written into out."""
+    texts = []
+    for name in ("index.html", "summary.md"):
+        with open(os.path.join(out, name), encoding="utf-8") as f:
+            texts.append(f.read())
+    return texts
+
+
+def set_up_report(cls, prefix, build):
+    """For a test class: a temporary directory (removed afterwards, also on failure), a database
+    built there by build(db), the report over it (cls.report; cls.html and cls.md stay empty if it
+    failed) and a connection to the database (cls.con)."""
+    cls.dir = tempfile.mkdtemp(prefix=prefix)
+    cls.addClassCleanup(shutil.rmtree, cls.dir, ignore_errors=True)
+    cls.db = os.path.join(cls.dir, "runs.sqlite")
+    cls.out = os.path.join(cls.dir, "out")
+    build(cls.db)
+    cls.report = paddock("report", cls.db, "-o", cls.out)
+    cls.html, cls.md = read_output(cls.out) if cls.report.returncode == 0 else ("", "")
+    cls.con = sqlite3.connect(cls.db)
+    cls.addClassCleanup(cls.con.close)
+
+
 class ReportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="pd-report-")
-        cls.addClassCleanup(shutil.rmtree, cls.dir, ignore_errors=True)
-        cls.db = os.path.join(cls.dir, "runs.sqlite")
-        cls.out = os.path.join(cls.dir, "out")
-        build_database(cls.db)
-        cls.report = paddock("report", cls.db, "-o", cls.out)
-        cls.html = cls.md = ""
-        if cls.report.returncode == 0:
-            with open(os.path.join(cls.out, "index.html"), encoding="utf-8") as f:
-                cls.html = f.read()
-            with open(os.path.join(cls.out, "summary.md"), encoding="utf-8") as f:
-                cls.md = f.read()
-        cls.con = sqlite3.connect(cls.db)
-        cls.addClassCleanup(cls.con.close)
+        set_up_report(cls, "pd-report-", build_database)
 
     def test_files_are_written(self):
         self.assertEqual(self.report.returncode, 0, self.report.stdout + self.report.stderr)
@@ -194,7 +309,7 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn("src=", self.html)
         self.assertNotIn("<link", self.html)
         self.assertNotIn("url(", self.html)
-        for i in range(6):
+        for i in range(10):
             self.assertIn("<h2>%d. " % (i + 1), self.html)
             self.assertIn("## %d. " % (i + 1), self.md)
 
@@ -331,6 +446,14 @@ class ReportTest(unittest.TestCase):
         self.assertIn("not a run database", paddock("report", foreign, "-o", self.dir).stderr)
         self.assertEqual(paddock("report", self.db).returncode, 2)  # no -o
 
+    def test_no_fuzz_runs(self):
+        self.assertEqual(self.con.execute("SELECT count(*) FROM runs WHERE kind = 'fuzz'").fetchone()[0], 0)
+        self.assertIn("<p>No fuzz runs recorded.</p>", section(self.html, 'id="faults"', 'id="shrunk"'))
+        self.assertIn("No fuzz runs recorded.", section(self.md, "## 9.", "\n## "))
+        self.assertIn("<p>No failed fuzz runs.</p>", section(self.html, 'id="shrunk"', "</body>"))
+        self.assertIn("No failed fuzz runs.", section(self.md, "## 10.", "\n## "))
+        self.assertNotIn("<table", section(self.html, 'id="faults"', "</body>"))
+
     def test_screenshot(self):
         self.assertEqual(self.report.returncode, 0, self.report.stderr)
         shot = screenshot(self, self.out, os.path.join(self.dir, "chromium"))
@@ -346,6 +469,132 @@ class ReportTest(unittest.TestCase):
         # the histogram bars (#4a7fb5) are drawn: some clearly blue pixels
         self.assertTrue(any(b > r + 60 and b > 150 for (r, g, b) in (tuple(c[:3]) for c in colours if len(c) == 3)),
                         "no blue bars in the screenshot")
+
+
+class FuzzReportTest(unittest.TestCase):
+    """The fuzzing sections from synthetic fuzz runs with known fault masks and outcomes: the fault
+    mix tables, the table by ensemble size, and the failed runs with their shrunk runs and Lua."""
+
+    @classmethod
+    def setUpClass(cls):
+        set_up_report(cls, "pd-report-fuzz-", build_fuzz_database)
+
+    def setUp(self):
+        self.assertEqual(self.report.returncode, 0, self.report.stdout + self.report.stderr)
+
+    def test_fault_mixes(self):
+        part = section(self.html, 'id="faults"', 'id="shrunk"')
+        md_part = section(self.md, "## 9.", "\n## ")
+        self.assertNotIn("No fuzz runs recorded.", part)
+        for workload in ("election", "writes"):
+            runs, failed, masked, masked_failed, on = fault_mix(self.con, workload)
+            self.assertEqual(runs, 6)
+            html_table = section(part, "<h3>%s</h3>" % workload, "<h3>")
+            md_table = section(md_part, "### %s\n" % workload, "\n### ")
+            line = "%d fuzz runs, %d failed (%s)." % (runs, failed, rate(failed, runs))
+            self.assertIn(line, html_table)
+            self.assertIn(line, md_table)
+            self.assertEqual(("recorded no fault mask" in html_table), masked < runs)
+            for bit, name in enumerate(FAULT_CLASSES):
+                n, bad = on[name]
+                cells = (name, "0x%03x" % (1 << bit), n, bad, rate(bad, n), rate(masked_failed - bad, masked - n))
+                self.assertIn(html_row(*cells), html_table, workload)
+                self.assertIn(md_row(*cells), md_table, workload)
+        # the figures the synthetic runs were built for, spelled out
+        election = section(part, "<h3>election</h3>", "<h3>")
+        self.assertIn(html_row("crash", "0x001", 5, 3, "60.0%", "0.0%"), election)  # all but seed 14
+        self.assertIn(html_row("clog", "0x800", 2, 1, "50.0%", "50.0%"), election)  # the mask, not fault_classes
+        self.assertIn(html_row("disk", "0x200", 1, 1, "100.0%", "40.0%"), election)
+        # seeds 21, 22 and 25; of the others only 23 has a mask
+        self.assertIn(html_row("isolate", "0x010", 3, 2, "66.7%", "0.0%"), section(part, "<h3>writes</h3>", "<h3>"))
+
+    def test_ensemble_sizes(self):
+        part = section(self.html, "<h3>By ensemble size</h3>", 'id="shrunk"')
+        md_part = section(self.md, "### By ensemble size", "\n## ")
+        sizes = {}
+        for workload, parameters, outcome in self.con.execute(
+                "SELECT scenario, parameters, outcome FROM runs WHERE kind = 'fuzz'"):
+            try:
+                servers = json.loads(parameters).get("servers", "-")
+            except ValueError:
+                servers = "-"
+            n = sizes.setdefault((workload, servers), [0, 0])
+            n[0] += 1
+            n[1] += outcome != "pass"
+        self.assertEqual(sizes[("election", 5)], [2, 2])
+        self.assertEqual(sizes[("writes", "-")], [1, 1])
+        for (workload, servers), (runs, failed) in sizes.items():
+            cells = (workload, servers, runs, failed, rate(failed, runs))
+            self.assertIn(html_row(*cells), part)
+            self.assertIn(md_row(*cells), md_part)
+
+    def test_failures_with_shrunk_runs(self):
+        part = section(self.html, 'id="shrunk"', "</body>")
+        md_part = section(self.md, "## 10.", "\n## ")
+        failed = self.con.execute(
+            "SELECT r.scenario, r.seed, r.outcome, r.message, r.replay, s.replay, s.message, s.tries, s.moves_kept, "
+            "s.moves_total, s.scenario FROM runs r LEFT JOIN shrunk s ON s.run_id = r.id "
+            "WHERE r.kind = 'fuzz' AND r.outcome != 'pass' ORDER BY r.id").fetchall()
+        self.assertEqual([f[1] for f in failed], [12, 13, 15, 22, 25, 26])
+        shrunk = [f for f in failed if f[5] is not None]
+        line = "%d failed fuzz run(s), %d of them shrunk" % (len(failed), len(shrunk))
+        self.assertIn(line, part)
+        self.assertIn(line, md_part)
+
+        def code(s):
+            return '<td class="replay"><code>%s</code></td>' % html.escape(s, quote=True)
+        for workload, seed, outcome, message, replay, s_replay, s_message, tries, kept, total, lua in failed:
+            head = html_row(workload, seed, outcome, message) + code(replay)
+            md_head = "| %s | %d | %s | %s | `%s` |" % (workload, seed, outcome, md_text(message), replay)
+            if s_replay is None:
+                self.assertIn(head + "<td>not shrunk</td>" + html_row("-", "-", "-"), part)
+                self.assertIn(md_head + " not shrunk | - | - | - |", md_part)
+                self.assertNotIn("Shrunk scenario: %s seed %d" % (workload, seed), part)
+                continue
+            moves = "%d/%d" % (kept, total)
+            self.assertIn(head + code(s_replay) + html_row(moves, tries, s_message), part)
+            self.assertIn(md_head + " `%s` | %s | %d | %s |" % (s_replay, moves, tries, md_text(s_message)), md_part)
+            # the Lua: escaped in the page, verbatim in a fence longer than any backtick run in it
+            self.assertIn("<h3>Shrunk scenario: %s seed %d</h3>" % (workload, seed), part)
+            self.assertIn('<pre class="lua">%s</pre>' % html.escape(lua, quote=True), part)
+            fence = "````" if "```" in lua else "```"
+            self.assertIn("### Shrunk scenario: %s seed %d\n\n%slua\n%s%s\n" % (workload, seed, fence, lua, fence),
+                          md_part)
+        self.assertEqual(part.count("<td>not shrunk</td>"), len(failed) - len(shrunk))
+        self.assertEqual(md_part.count(" not shrunk |"), len(failed) - len(shrunk))
+        # markup in the Lua and the messages never reaches the page unescaped
+        self.assertIn("a &lt; b &amp;&amp; &quot;c&quot; &gt; &#x27;d&#x27;", part)
+        self.assertIn("a < b && \"c\" > 'd'", md_part)
+        self.assertNotIn("a < b", self.html)
+        self.assertNotIn("<s1 & s", self.html)
+        # only fuzz runs: the failed scenario run is in section 6, not here
+        self.assertNotIn("master_failover.lua --seed 99", part)
+        self.assertIn("master_failover.lua --seed 99", section(self.html, 'id="failing"', 'id="figures"'))
+        self.assertNotIn("left out", part)
+
+    def test_failure_list_is_capped(self):
+        db = os.path.join(self.dir, "many.sqlite")
+        con = open_schema_db(db)
+        with con:
+            con.execute("DROP TABLE shrunk")  # a database from before the table: nothing shrunk
+            for seed in range(1, 54):
+                insert_fuzz_run(con, "writes", seed, {"servers": 3, "faults": "0x%03x" % seed}, "violation", "lost")
+        con.close()
+        out = os.path.join(self.dir, "out-many")
+        p = paddock("report", db, "-o", out)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        page, md = read_output(out)
+        part = section(page, 'id="shrunk"', "</body>")
+        md_part = section(md, "## 10.", "\n## ")
+        for seed in range(1, 54):
+            listed = seed <= 50
+            self.assertEqual(html_row("writes", seed) in part, listed, seed)
+            self.assertEqual(md_row("writes", seed) in md_part, listed, seed)
+        self.assertEqual(part.count("<td>not shrunk</td>"), 50)
+        line = "3 more failed fuzz run(s) left out: the list stops at 50."
+        self.assertIn(line, part)
+        self.assertIn(line, md_part)
+        self.assertIn("53 failed fuzz run(s), 0 of them shrunk", part)
 
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -418,6 +667,18 @@ class RealScenarioReportTest(unittest.TestCase):
         self.assertEqual(self.con.execute("SELECT count(*) FROM events WHERE run_id = ? AND kind = 'kill'",
                                           (run,)).fetchone()[0], 1)
         self.assertIn(">kill</text>", part)
+
+    def test_fault_mixes_of_the_fuzz_runs(self):
+        part = section(self.html, 'id="faults"', 'id="shrunk"')
+        runs, failed, masked, masked_failed, on = fault_mix(self.con, "election")
+        self.assertEqual((runs, masked), (50, 50))
+        self.assertGreater(sum(n for n, _ in on.values()), 50)  # fuzz runs draw several classes
+        table = section(part, "<h3>election</h3>", "<h3>")
+        for bit, name in enumerate(FAULT_CLASSES):
+            n, bad = on[name]
+            self.assertIn(html_row(name, "0x%03x" % (1 << bit), n, bad, rate(bad, n),
+                                   rate(masked_failed - bad, masked - n)), table)
+        self.assertEqual("No failed fuzz runs." in section(self.html, 'id="shrunk"', "</body>"), failed == 0)
 
     def test_screenshot(self):
         shot = screenshot(self, self.out, os.path.join(self.dir, "chromium"))

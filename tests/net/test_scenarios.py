@@ -56,6 +56,15 @@ class ScenarioTest(unittest.TestCase):
                      "session_expiry", "crash_torn_write", "disk_full", "lock_contention", "election_storm"):
             self.assertIn(name, NAMES)
 
+    def test_regressions_pass(self):
+        # scenarios/regressions/: failures the fuzzer found, shrunk and fixed; each must keep passing
+        found = sorted(glob.glob(os.path.join(ROOT, "scenarios", "regressions", "*.lua")))
+        self.assertTrue(found)
+        for path in found:
+            p = paddock("sim", os.path.relpath(path, ROOT), "--seeds", "1..%d" % SEEDS, "--quiet")
+            self.assertEqual(p.returncode, 0, path + ": " + p.stdout[-3000:] + p.stderr[-2000:])
+            self.assertIn("%d seeds (1..%d): %d passed, 0 failed" % (SEEDS, SEEDS, SEEDS), p.stdout)
+
     def test_every_seed_passes(self):
         for name in NAMES:
             p = self.outputs[name]
