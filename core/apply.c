@@ -256,8 +256,8 @@ static void apply_close_session(struct pd_node *node, const struct pd_txn_hdr *h
 	pd_session_remove(&node->sessions, s);
 }
 
-static int apply_one(struct pd_node *node, const struct pd_txn_hdr *h, int32_t type, struct pd_jr *jr,
-		     struct pd_txn_result *r)
+static int apply_op(struct pd_node *node, const struct pd_txn_hdr *h, int32_t type, struct pd_jr *jr,
+		    struct pd_txn_result *r)
 {
 	r->type = type;
 	switch (type) {
@@ -281,6 +281,75 @@ static int apply_one(struct pd_node *node, const struct pd_txn_hdr *h, int32_t t
 	default:
 		return PD_EPROTO;
 	}
+}
+
+/* --- observing applies (observe.h) --- */
+
+static void apply_observed_stat(const struct pd_node *node, const char *path, size_t len, bool *exists,
+				struct pd_stat *st)
+{
+	uint32_t idx = len > 0 ? pd_tree_lookup(&node->tree, path, len) : PD_NODE_NONE;
+	*exists = idx != PD_NODE_NONE;
+	if (*exists)
+		pd_tree_stat(&node->tree, idx, st);
+}
+
+static void apply_observed_init(const struct pd_node *node, const struct pd_txn_hdr *h, int32_t op,
+				struct pd_applied *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->zxid = h->zxid;
+	a->txn_type = h->type;
+	a->op = op;
+	a->session = h->client_id;
+	a->replay = node->replaying;
+	a->catch_up = node->catching_up;
+	a->serving = node->ens == NULL || zab_serving(node);
+}
+
+/* An op, with what its znode and its parent were before and after, told
+ * to the observer. */
+static int apply_one(struct pd_node *node, const struct pd_txn_hdr *h, int32_t type, struct pd_jr *jr,
+		     struct pd_txn_result *r)
+{
+	struct pd_applied a;
+	struct pd_jr peek = *jr;
+	struct pd_span path;
+	const char *ppath = NULL;
+	size_t plen = 0;
+	if (node->apply_observer == NULL)
+		return apply_op(node, h, type, jr, r);
+	apply_observed_init(node, h, type, &a);
+	path = type == PD_OP_ERROR ? (struct pd_span){NULL, 0, true} : pd_jr_buffer(&peek);
+	if (peek.err == 0 && path.ptr != NULL && path.len > 0) {
+		a.path = (const char *)path.ptr;
+		a.path_len = path.len;
+		apply_parent(a.path, a.path_len, &ppath, &plen);
+	}
+	apply_observed_stat(node, a.path, a.path_len, &a.existed, &a.before);
+	apply_observed_stat(node, ppath, plen, &a.parent_existed, &a.parent_before);
+	a.err = apply_op(node, h, type, jr, r);
+	apply_observed_stat(node, a.path, a.path_len, &a.exists, &a.after);
+	apply_observed_stat(node, ppath, plen, &a.parent_exists, &a.parent_after);
+	node->apply_observer(node->apply_observer_ctx, &a);
+	return a.err;
+}
+
+/* A session txn told to the observer. */
+static void apply_observe_session(struct pd_node *node, const struct pd_txn_hdr *h, int err)
+{
+	struct pd_applied a;
+	if (node->apply_observer == NULL)
+		return;
+	apply_observed_init(node, h, h->type, &a);
+	a.err = err;
+	node->apply_observer(node->apply_observer_ctx, &a);
+}
+
+void pd_node_observe_applies(struct pd_node *node, pd_apply_observer fn, void *ctx)
+{
+	node->apply_observer = fn;
+	node->apply_observer_ctx = ctx;
 }
 
 static int apply_multi(struct pd_node *node, const struct pd_txn_hdr *h, struct pd_jr *jr)
@@ -334,10 +403,12 @@ int apply_txn(struct pd_node *node, const uint8_t *txn, size_t len, struct pd_tx
 		int32_t timeout = pd_jr_int(&jr);
 		struct pd_session *s;
 		err = pd_session_add(&node->sessions, hdr->client_id, timeout, node->now_ms, &s);
+		apply_observe_session(node, hdr, err);
 		break;
 	}
 	case PD_OP_CLOSESESSION:
 		apply_close_session(node, hdr);
+		apply_observe_session(node, hdr, 0);
 		break;
 	case PD_OP_MULTI:
 		err = apply_multi(node, hdr, &jr);

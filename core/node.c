@@ -592,7 +592,9 @@ void node_advance(struct pd_node *node)
 
 void node_apply_all_pending(struct pd_node *node)
 {
+	node->catching_up = true;
 	node_apply_upto(node, node->next_zxid);
+	node->catching_up = false;
 	node_resume_held(node);
 }
 
@@ -641,7 +643,9 @@ int pd_node_replay(struct pd_node *node, const uint8_t *txn, size_t len, uint64_
 	node->wall_ms = wall_ms;
 	node->fx = &scratch;
 	PD_ASSERT(node->pending.count == 0);
+	node->replaying = true;
 	rc = apply_txn(node, txn, len, &hdr);
+	node->replaying = false;
 	if (rc != PD_EPROTO)
 		zab_replayed(node, txn, len, hdr.zxid);
 	node->fx = NULL;

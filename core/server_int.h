@@ -12,6 +12,7 @@
 #define PD_SERVER_INT_H
 
 #include "marks.h"
+#include "observe.h"
 #include "acl.h"
 #include "pd.h"
 #include "prng.h"
@@ -155,6 +156,10 @@ struct pd_node {
 	struct pd_txn_result *results;
 	uint32_t results_cap;
 	uint32_t result_count;
+	pd_apply_observer apply_observer; /* observe.h: the simulator's checkers; NULL in production */
+	void *apply_observer_ctx;
+	bool replaying;                   /* pd_node_replay: applying the node's own log as it starts */
+	bool catching_up;                 /* node_apply_all_pending: the tree catching up with the log */
 	struct pd_map64 overlay; /* prep's pending change records, by path hash */
 	struct prep_overlay_q overlay_q;
 	struct prep_undo *undo; /* the transaction being prepared: saved records */

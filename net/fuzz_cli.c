@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -137,14 +138,43 @@ struct fuzz_line {
 	char message[512];
 };
 
+/* A core assertion inside a run ends that run, not the fuzzer: the hook
+ * jumps back to fuzz_one, which reports the seed as a crash (exit 127)
+ * with the assertion.  The abandoned world is not freed (its structures
+ * may be half changed): a worker that caught one stops after reporting
+ * it and the parent starts another in its place. */
+static sigjmp_buf fuzz_jump;
+static volatile sig_atomic_t fuzz_jump_armed;
+static char fuzz_assertion[256];
+static unsigned fuzz_assertions; /* caught in this process */
+
+static void fuzz_assert_hook(const char *expr, const char *file, int line)
+{
+	snprintf(fuzz_assertion, sizeof(fuzz_assertion), "assertion failed: %s at %s:%d", expr, file, line);
+	if (!fuzz_jump_armed) {
+		fprintf(stderr, "paddock fuzz: %s\n", fuzz_assertion);
+		_exit(127);
+	}
+	fuzz_jump_armed = 0;
+	fuzz_assertions++;
+	siglongjmp(fuzz_jump, 1);
+}
+
 static void fuzz_one(const char *workload, uint64_t seed, struct fuzz_line *out, bool timeline, struct sim_result *keep)
 {
+	static struct sim_result r; /* static: intact after the jump */
 	struct fuzz_world fw;
-	struct sim_result r;
 	uint64_t t0 = net_now_ms();
 	fuzz_draw(workload, seed, &fw);
 	fw.o.timeline = timeline;
-	sim_run(&fw.o, &r);
+	if (sigsetjmp(fuzz_jump, 0) == 0) {
+		fuzz_jump_armed = 1;
+		sim_run(&fw.o, &r);
+		fuzz_jump_armed = 0;
+	} else {
+		r.exit_code = 127;
+		snprintf(r.violation, sizeof(r.violation), "%s", fuzz_assertion);
+	}
 	out->seed = seed;
 	out->code = r.exit_code;
 	out->virtual_ms = r.virtual_ms;
@@ -292,12 +322,30 @@ static void fuzz_replay_cmd(const char *workload, uint64_t seed, char *out, size
 		snprintf(out + n, size - (size_t)n, " --bugs 0x%x", fuzz_bugs);
 }
 
-/* Whether the seed still fails (with the overrides in force) the way it did. */
+/* Whether the seed still fails (with the overrides in force) the way it
+ * did; run in a child process, so that a shrink of a failed assertion
+ * leaves no abandoned worlds behind. */
 static bool fuzz_still_fails(const char *workload, uint64_t seed, int code)
 {
 	struct fuzz_line line;
-	fuzz_one(workload, seed, &line, false, NULL);
-	return line.code == code;
+	int p[2], status;
+	pid_t pid;
+	ssize_t got;
+	fflush(stdout);
+	if (pipe(p) != 0 || (pid = fork()) < 0) {
+		fuzz_one(workload, seed, &line, false, NULL);
+		return line.code == code;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		fuzz_one(workload, seed, &line, false, NULL);
+		_exit(write(p[1], &line.code, sizeof(line.code)) == (ssize_t)sizeof(line.code) ? 0 : 1);
+	}
+	close(p[1]);
+	got = read(p[0], &line.code, sizeof(line.code));
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return got == (ssize_t)sizeof(line.code) && line.code == code;
 }
 
 /* One fault of a timeline as Lua (docs/scenarios.md), or a comment when
@@ -545,20 +593,51 @@ static int fuzz_shrink(const char *workload, uint64_t seed)
 
 /* A worker: seeds first+k, first+k+jobs, ... up to last (or the deadline),
  * each result written to fd as one binary record. */
-static void fuzz_worker(const char *workload, uint64_t first, uint64_t last, unsigned k, unsigned jobs,
-			uint64_t deadline_ms, int fd)
+#define FUZZ_WORKER_REPLACE 3 /* a worker's exit status: it caught an assertion, start another */
+
+static void fuzz_worker(const char *workload, uint64_t start, uint64_t last, unsigned jobs, uint64_t deadline_ms, int fd)
 {
 	uint64_t seed;
-	for (seed = first + k; seed <= last; seed += jobs) {
+	for (seed = start; seed <= last && seed >= start; seed += jobs) {
 		struct fuzz_line line;
 		if (deadline_ms != 0 && net_now_ms() >= deadline_ms)
 			break;
 		fuzz_one(workload, seed, &line, false, NULL);
 		if (write(fd, &line, sizeof(line)) != (ssize_t)sizeof(line))
 			break;
+		if (fuzz_assertions > 0) {
+			close(fd);
+			_exit(FUZZ_WORKER_REPLACE);
+		}
 	}
 	close(fd);
 	_exit(0);
+}
+
+/* Starts the worker for seeds start, start+jobs, ... : its pipe's read end, or -1. */
+static int fuzz_spawn(const char *workload, uint64_t start, uint64_t last, unsigned jobs, uint64_t deadline_ms,
+		      pid_t *pid)
+{
+	int p[2];
+	if (pipe(p) != 0) {
+		perror("pipe");
+		return -1;
+	}
+	fflush(stdout);
+	*pid = fork();
+	if (*pid < 0) {
+		perror("fork");
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (*pid == 0) {
+		signal(SIGINT, SIG_DFL); /* Ctrl-C ends the workers; the parent records what they sent */
+		close(p[0]);
+		fuzz_worker(workload, start, last, jobs, deadline_ms, p[1]);
+	}
+	close(p[1]);
+	return p[0];
 }
 
 static const char *fuzz_outcome(int code)
@@ -576,11 +655,14 @@ int fuzz_cli(int argc, char **argv)
 	bool stop_on_failure = false, quiet = false, have_seeds = false, tty = isatty(2), shrink = false;
 	int fds[FUZZ_JOBS_MAX];
 	pid_t pids[FUZZ_JOBS_MAX];
+	uint64_t next_seed[FUZZ_JOBS_MAX];
+	bool stopping = false;
 	struct rundb *rdb = NULL;
 	char errmsg[512];
 	int i, rc = 0;
 	if (strcmp(workload, "election") != 0 && strcmp(workload, "writes") != 0)
 		return fuzz_usage();
+	pd_assert_set_hook(fuzz_assert_hook);
 	for (i = 3; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--stop-on-failure") == 0) {
@@ -669,23 +751,9 @@ int fuzz_cli(int argc, char **argv)
 		deadline = t0 + budget_ms;
 	fflush(stdout);
 	for (k = 0; k < jobs; k++) {
-		int p[2];
-		if (pipe(p) != 0) {
-			perror("pipe");
+		next_seed[k] = first + k;
+		if ((fds[k] = fuzz_spawn(workload, next_seed[k], last, jobs, deadline, &pids[k])) < 0)
 			return 2;
-		}
-		pids[k] = fork();
-		if (pids[k] < 0) {
-			perror("fork");
-			return 2;
-		}
-		if (pids[k] == 0) {
-			signal(SIGINT, SIG_DFL); /* Ctrl-C ends the workers; the parent records what they sent */
-			close(p[0]);
-			fuzz_worker(workload, first, last, k, jobs, deadline, p[1]);
-		}
-		close(p[1]);
-		fds[k] = p[0];
 	}
 	alive = jobs;
 	next_print = t0 + 1000;
@@ -703,7 +771,8 @@ int fuzz_cli(int argc, char **argv)
 		if (fuzz_interrupted == 1) {
 			fuzz_interrupted = 2;
 			for (k = 0; k < jobs; k++)
-				kill(pids[k], SIGTERM);
+				if (pids[k] > 0)
+					kill(pids[k], SIGTERM);
 		}
 		for (k = 0; k < n; k++) {
 			struct fuzz_line line;
@@ -715,12 +784,24 @@ int fuzz_cli(int argc, char **argv)
 			if (got != (ssize_t)sizeof(line)) {
 				for (j = 0; j < jobs; j++)
 					if (fds[j] == pf[k].fd) {
+						int status = 0;
 						close(fds[j]);
 						fds[j] = -1;
+						waitpid(pids[j], &status, 0);
+						pids[j] = 0;
+						/* a worker that caught an assertion: another goes on after it */
+						if (WIFEXITED(status) && WEXITSTATUS(status) == FUZZ_WORKER_REPLACE &&
+						    fuzz_interrupted == 0 && !stopping && next_seed[j] <= last &&
+						    next_seed[j] >= first &&
+						    (fds[j] = fuzz_spawn(workload, next_seed[j], last, jobs, deadline, &pids[j])) >= 0)
+							continue;
 						alive--;
 					}
 				continue;
 			}
+			for (j = 0; j < jobs; j++)
+				if (fds[j] == pf[k].fd)
+					next_seed[j] = line.seed + jobs;
 			done++;
 			sim_ms += line.virtual_ms;
 			marks |= line.marks;
@@ -750,6 +831,7 @@ int fuzz_cli(int argc, char **argv)
 				}
 			}
 			if (line.code != 0 && stop_on_failure) {
+				stopping = true;
 				for (j = 0; j < jobs; j++)
 					if (pids[j] > 0)
 						kill(pids[j], SIGTERM);
@@ -775,7 +857,8 @@ int fuzz_cli(int argc, char **argv)
 	}
 	for (k = 0; k < jobs; k++) {
 		int status;
-		waitpid(pids[k], &status, 0);
+		if (pids[k] > 0)
+			waitpid(pids[k], &status, 0);
 	}
 	/* the first failures shrunk, and recorded with their scenarios */
 	for (k = 0; k < shrink_seeds && fuzz_interrupted == 0; k++) {

@@ -99,6 +99,8 @@ struct sim_options {
 #define SIM_BUG_LOSE_EPOCHS 0x400u        /* a restarted server finds no epoch files */
 #define SIM_BUG_LOSE_EPOCHS_QUIETLY 0x800u /* the same, and the epoch checker forgets them too */
 #define SIM_BUG_TRUST_WIPED 0x1000u /* a server whose disk was wiped votes as a legitimately empty one */
+#define SIM_BUG_SAME_START_CLOCK 0x2000u /* every start of a server reads the same wall clock (so its
+					   * session ids repeat) */
 
 /* The outcome of a run.  exit codes as STYLE §3 lesson 4: 0 clean, 127 a
  * crash or core assertion, 128 lost liveness, 129 a correctness violation. */
@@ -153,6 +155,7 @@ struct sim_result {
 	uint64_t wipes;        /* servers whose disk was replaced by an empty one (ensemble) */
 	uint64_t digests_compared; /* pairs of servers at one zxid whose state digests were compared */
 	uint64_t moves;        /* the swarm nemesis's moves, crashes included (left out ones too) */
+	uint64_t applies_checked; /* applied ops checked on the way (I7, I8, I15, I17) */
 	uint64_t marks_hit;    /* the core's coverage marks (marks.h) any server passed: bit m for mark m */
 };
 

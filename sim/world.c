@@ -38,6 +38,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "observe.h"
 #include "proto.h"
 #include "snap.h"
 #include "world.h"
@@ -698,7 +699,19 @@ static void sim_snapshot_done(struct sim_world *w, struct sim_server *s)
 	sim_bytes_cut(&s->durable, off);
 }
 
-/* Prefix agreement's ghost: one txn per zxid, whoever logs it. */
+/* Prefix agreement's ghost: one txn per zxid, whoever logs it; its slot,
+ * or SIZE_MAX when no server ever logged zxid. */
+static size_t sim_ghost_find(const struct sim_world *w, pd_zxid zxid)
+{
+	size_t at;
+	if (w->ghost_cap == 0)
+		return SIZE_MAX;
+	at = (size_t)((uint64_t)zxid * 0x9e3779b97f4a7c15ULL) & (w->ghost_cap - 1);
+	while (w->ghost_zxid[at] != 0 && w->ghost_zxid[at] != (uint64_t)zxid)
+		at = (at + 1) & (w->ghost_cap - 1);
+	return w->ghost_zxid[at] == 0 ? SIZE_MAX : at;
+}
+
 static void sim_ghost_txn(struct sim_world *w, uint32_t server, pd_zxid zxid, const uint8_t *p, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -708,7 +721,8 @@ static void sim_ghost_txn(struct sim_world *w, uint32_t server, pd_zxid zxid, co
 	if (w->ghost_count * 2 >= w->ghost_cap) {
 		size_t cap = w->ghost_cap == 0 ? 4096 : w->ghost_cap * 2, k;
 		uint64_t *z = calloc(cap, sizeof(uint64_t)), *hh = calloc(cap, sizeof(uint64_t));
-		if (z == NULL || hh == NULL)
+		uint8_t *vv = calloc(cap, 1);
+		if (z == NULL || hh == NULL || vv == NULL)
 			abort();
 		for (k = 0; k < w->ghost_cap; k++) {
 			if (w->ghost_zxid[k] == 0)
@@ -718,11 +732,14 @@ static void sim_ghost_txn(struct sim_world *w, uint32_t server, pd_zxid zxid, co
 				at = (at + 1) & (cap - 1);
 			z[at] = w->ghost_zxid[k];
 			hh[at] = w->ghost_hash[k];
+			vv[at] = w->ghost_voters[k];
 		}
 		free(w->ghost_zxid);
 		free(w->ghost_hash);
+		free(w->ghost_voters);
 		w->ghost_zxid = z;
 		w->ghost_hash = hh;
+		w->ghost_voters = vv;
 		w->ghost_cap = cap;
 	}
 	at = (size_t)((uint64_t)zxid * 0x9e3779b97f4a7c15ULL) & (w->ghost_cap - 1);
@@ -737,6 +754,193 @@ static void sim_ghost_txn(struct sim_world *w, uint32_t server, pd_zxid zxid, co
 	if (w->ghost_hash[at] != h)
 		sim_violation(w, 129, "server %u logged a txn at zxid 0x%" PRIx64 " that differs from the one another "
 			      "server logged there (two histories)", server + 1, (uint64_t)zxid);
+}
+
+static uint32_t sim_voters(const struct sim_world *w)
+{
+	return w->opt.servers - (w->opt.observers < w->opt.servers ? w->opt.observers : 0);
+}
+
+static bool sim_ghost_committed(const struct sim_world *w, size_t at)
+{
+	return at != SIZE_MAX && 2 * (uint32_t)__builtin_popcount(w->ghost_voters[at]) > sim_voters(w);
+}
+
+/* A voter made these log records durable (the bytes of a synced batch):
+ * once a quorum of voters has, the txn is committed, for good. */
+static void sim_ghost_durable(struct sim_world *w, uint32_t server, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	if (!w->opt.ensemble || server >= sim_voters(w))
+		return;
+	while (off < len) {
+		const uint8_t *txn;
+		uint32_t txn_len;
+		size_t used, at;
+		if (pd_log_next(p + off, len - off, &txn, &txn_len, &used) != PD_LOG_RECORD)
+			break;
+		if (txn_len >= 20 && (at = sim_ghost_find(w, (pd_zxid)pd_be64(txn + 12))) != SIZE_MAX)
+			w->ghost_voters[at] |= (uint8_t)(1u << server);
+		off += used;
+	}
+}
+
+/* I17's ghost: a session id's entry (made when missing), or NULL out of memory. */
+static struct sim_session_ghost *sim_session_ghost(struct sim_world *w, int64_t id)
+{
+	size_t at;
+	if (w->sessions_ghost_count * 2 >= w->sessions_ghost_cap) {
+		size_t cap = w->sessions_ghost_cap == 0 ? 256 : w->sessions_ghost_cap * 2, k;
+		struct sim_session_ghost *fresh = calloc(cap, sizeof(*fresh));
+		if (fresh == NULL)
+			abort();
+		for (k = 0; k < w->sessions_ghost_cap; k++) {
+			if (w->sessions_ghost[k].id == 0)
+				continue;
+			at = (size_t)((uint64_t)w->sessions_ghost[k].id * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+			while (fresh[at].id != 0)
+				at = (at + 1) & (cap - 1);
+			fresh[at] = w->sessions_ghost[k];
+		}
+		free(w->sessions_ghost);
+		w->sessions_ghost = fresh;
+		w->sessions_ghost_cap = cap;
+	}
+	at = (size_t)((uint64_t)id * 0x9e3779b97f4a7c15ULL) & (w->sessions_ghost_cap - 1);
+	while (w->sessions_ghost[at].id != 0 && w->sessions_ghost[at].id != id)
+		at = (at + 1) & (w->sessions_ghost_cap - 1);
+	if (w->sessions_ghost[at].id == 0) {
+		w->sessions_ghost[at].id = id;
+		w->sessions_ghost_count++;
+	}
+	return &w->sessions_ghost[at];
+}
+
+/* I17: session ids are unique forever, and a closed (or expired) session
+ * never becomes valid again; I13: nothing is created for a session after
+ * its close. */
+static void sim_check_session_op(struct sim_world *w, uint32_t server, const struct pd_applied *a)
+{
+	struct sim_session_ghost *g;
+	/* only what is committed counts (a replay or a catch-up can apply a
+	 * txn that a later leader cuts) */
+	if (w->opt.ensemble && !sim_ghost_committed(w, sim_ghost_find(w, a->zxid)))
+		return;
+	if (a->op == PD_OP_CREATESESSION && a->err == 0) {
+		g = sim_session_ghost(w, a->session);
+		if (g->created != 0 && g->created != a->zxid)
+			sim_violation(w, 129, "server %u created session 0x%" PRIx64 " at zxid 0x%" PRIx64 ", an id "
+				      "already created at 0x%" PRIx64, server + 1, (uint64_t)a->session, (uint64_t)a->zxid,
+				      (uint64_t)g->created);
+		else if (g->closed != 0 && a->zxid > g->closed)
+			sim_violation(w, 129, "server %u: session 0x%" PRIx64 ", closed at zxid 0x%" PRIx64
+				      ", became valid again at 0x%" PRIx64, server + 1, (uint64_t)a->session,
+				      (uint64_t)g->closed, (uint64_t)a->zxid);
+		g->created = a->zxid;
+	} else if (a->op == PD_OP_CLOSESESSION) {
+		g = sim_session_ghost(w, a->session);
+		if (g->closed == 0 || a->zxid < g->closed)
+			g->closed = a->zxid;
+	} else if (a->err == 0 && a->exists && !a->existed && a->after.ephemeral_owner != 0) {
+		g = sim_session_ghost(w, a->after.ephemeral_owner);
+		if (g->closed != 0 && a->zxid > g->closed)
+			sim_violation(w, 129, "server %u created the ephemeral %.*s for session 0x%" PRIx64 " at zxid 0x%"
+				      PRIx64 ", after the session (created at 0x%" PRIx64 ") closed at 0x%" PRIx64, server + 1,
+				      (int)a->path_len, a->path, (uint64_t)a->after.ephemeral_owner, (uint64_t)a->zxid,
+				      (uint64_t)g->created, (uint64_t)g->closed);
+	}
+}
+
+/* I15: a znode incarnation's version, cversion, aversion, mzxid and pzxid
+ * never go back, and mzxid >= czxid; a new one is created at the txn's
+ * zxid. */
+static void sim_check_stat(struct sim_world *w, uint32_t server, const struct pd_applied *a, const char *what,
+			   bool existed, const struct pd_stat *b, bool exists, const struct pd_stat *n)
+{
+	if (!exists)
+		return;
+	if (n->mzxid < n->czxid || (!existed && a->path == NULL))
+		sim_violation(w, 129, "server %u: %s of %.*s has mzxid 0x%" PRIx64 " below its czxid 0x%" PRIx64,
+			      server + 1, what, (int)a->path_len, a->path, (uint64_t)n->mzxid, (uint64_t)n->czxid);
+	else if (existed && b->czxid == n->czxid &&
+		 (n->version < b->version || n->cversion < b->cversion || n->aversion < b->aversion ||
+		  n->mzxid < b->mzxid || n->pzxid < b->pzxid))
+		sim_violation(w, 129, "server %u: at zxid 0x%" PRIx64 " the stat of %s %.*s went back (version %d->%d, "
+			      "cversion %d->%d, aversion %d->%d, mzxid 0x%" PRIx64 "->0x%" PRIx64 ", pzxid 0x%" PRIx64
+			      "->0x%" PRIx64 ")", server + 1, (uint64_t)a->zxid, what, (int)a->path_len, a->path,
+			      b->version, n->version, b->cversion, n->cversion, b->aversion, n->aversion,
+			      (uint64_t)b->mzxid, (uint64_t)n->mzxid, (uint64_t)b->pzxid, (uint64_t)n->pzxid);
+}
+
+/* I7: a txn applied (not replayed from the server's own log) is one the
+ * server logged, and a quorum of voters made it durable (committed); I8:
+ * applies follow the leaders' order: no gap inside an epoch, and no
+ * committed txn passed over. */
+static void sim_check_order(struct sim_world *w, uint32_t server, const struct pd_applied *a)
+{
+	struct sim_server *s = &w->servers[server];
+	pd_zxid prev = s->applied_zxid;
+	size_t k;
+	if (a->zxid == prev)
+		return; /* another op of the same multi */
+	s->applied_zxid = a->zxid;
+	if (!w->opt.ensemble || a->replay || a->catch_up || !a->serving)
+		return; /* (a learner's sync applies before its leader has a quorum: checked as it serves) */
+	for (k = 0; k < s->fx.count && a->zxid > s->appended_zxid; k++)
+		if (s->fx.items[k].type == PD_FX_LOG_APPEND && s->fx.items[k].zxid == a->zxid)
+			s->appended_zxid = a->zxid; /* logged in the step that applies it (effects follow the step) */
+	if (a->zxid > s->appended_zxid) {
+		sim_violation(w, 129, "server %u applied zxid 0x%" PRIx64 " beyond its log (0x%" PRIx64 ")", server + 1,
+			      (uint64_t)a->zxid, (uint64_t)s->appended_zxid);
+		return;
+	}
+	k = sim_ghost_find(w, a->zxid);
+	if (!sim_ghost_committed(w, k)) {
+		sim_violation(w, 129, "server %u applied zxid 0x%" PRIx64 ", which no quorum of the %u voters has made "
+			      "durable (only the voters 0x%x)", server + 1, (uint64_t)a->zxid, sim_voters(w),
+			      k == SIZE_MAX ? 0u : (unsigned)w->ghost_voters[k]);
+		return;
+	}
+	if (prev != 0 && PD_ZXID_EPOCH(prev) == PD_ZXID_EPOCH(a->zxid)) {
+		if (a->zxid != prev + 1)
+			sim_violation(w, 129, "server %u applied zxid 0x%" PRIx64 " after 0x%" PRIx64 ": a gap in one "
+				      "leader's order", server + 1, (uint64_t)a->zxid, (uint64_t)prev);
+		return;
+	}
+	for (k = 0; k < w->ghost_cap; k++)
+		if ((pd_zxid)w->ghost_zxid[k] > prev && (pd_zxid)w->ghost_zxid[k] < a->zxid && sim_ghost_committed(w, k)) {
+			sim_violation(w, 129, "server %u applied zxid 0x%" PRIx64 " after 0x%" PRIx64 ", passing over the "
+				      "committed 0x%" PRIx64, server + 1, (uint64_t)a->zxid, (uint64_t)prev,
+				      (uint64_t)w->ghost_zxid[k]);
+			return;
+		}
+}
+
+/* The core applied an op (core/observe.h): the checks of each apply. */
+static void sim_on_apply(void *ctx, const struct pd_applied *a)
+{
+	const struct sim_observed *o = ctx;
+	struct sim_world *w = o->w;
+	if (w->stop)
+		return;
+	w->res->applies_checked++;
+	sim_check_order(w, o->server, a);
+	sim_check_session_op(w, o->server, a);
+	if (a->err == 0 && a->path != NULL) {
+		sim_check_stat(w, o->server, a, "the znode", a->existed, &a->before, a->exists, &a->after);
+		sim_check_stat(w, o->server, a, "the parent of", a->parent_existed, &a->parent_before, a->parent_exists,
+			       &a->parent_after);
+		if (a->exists && !a->existed && (a->after.czxid != a->zxid || a->after.mzxid != a->zxid))
+			sim_violation(w, 129, "server %u created %.*s at zxid 0x%" PRIx64 " with czxid 0x%" PRIx64
+				      " and mzxid 0x%" PRIx64, o->server + 1, (int)a->path_len, a->path, (uint64_t)a->zxid,
+				      (uint64_t)a->after.czxid, (uint64_t)a->after.mzxid);
+		else if (a->op == PD_OP_SETDATA && a->existed && a->exists &&
+			 (a->after.version != a->before.version + 1 || a->after.mzxid != a->zxid))
+			sim_violation(w, 129, "server %u set the data of %.*s at zxid 0x%" PRIx64 ": version %d->%d, "
+				      "mzxid 0x%" PRIx64 "->0x%" PRIx64, o->server + 1, (int)a->path_len, a->path,
+				      (uint64_t)a->zxid, a->before.version, a->after.version, (uint64_t)a->before.mzxid,
+				      (uint64_t)a->after.mzxid);
+	}
 }
 
 static void sim_server_reload(struct sim_world *w, uint32_t server);
@@ -856,6 +1060,8 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 			}
 			sim_bytes_add(&s->pending, bytes, e->len);
 			s->pending_zxid = e->zxid;
+			if (e->zxid > s->appended_zxid)
+				s->appended_zxid = e->zxid;
 			if (w->opt.bugs & SIM_BUG_ACK_BEFORE_SYNC)
 				sim_schedule(w, w->now_us, SIM_EV_EARLY_DURABLE, server, 0, s->gen, NULL, 0);
 			break;
@@ -897,6 +1103,7 @@ static void sim_server_sync_done(struct sim_world *w, uint32_t server)
 		return;
 	}
 	sim_bytes_add(&s->durable, s->pending.p, s->sync_len);
+	sim_ghost_durable(w, server, s->pending.p, s->sync_len);
 	s->last_sync_len = s->sync_len;
 	sim_bytes_cut(&s->pending, s->sync_len);
 	s->durable_zxid = s->sync_zxid;
@@ -948,10 +1155,20 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 		cfg.buggify_seed = pd_prng_next(&w->prng) | 1;
 	s->gen++;
 	s->next_core_id = 1;
-	if (pd_node_create(&cfg, al, sim_server_now_ms(w, s), SIM_WALL_BASE_MS, &s->node, errmsg, sizeof(errmsg)) != 0) {
+	/* the wall clock as the process starts (session ids are drawn from it:
+	 * the same clock at every start would hand out the same ids again) */
+	if (pd_node_create(&cfg, al, sim_server_now_ms(w, s),
+			   SIM_WALL_BASE_MS + ((w->opt.bugs & SIM_BUG_SAME_START_CLOCK)
+						       ? 0
+						       : (int64_t)sim_server_now_ms(w, s) + s->wall_offset_ms),
+			   &s->node, errmsg, sizeof(errmsg)) != 0) {
 		sim_violation(w, 127, "server %u: %s", server, errmsg);
 		return;
 	}
+	w->observed[server].w = w;
+	w->observed[server].server = server;
+	pd_node_observe_applies(s->node, sim_on_apply, &w->observed[server]);
+	s->applied_zxid = 0;
 	/* the newest snapshot that loads (each is whole: written before it
 	 * became durable), then the log after it */
 	{
@@ -994,6 +1211,7 @@ static void sim_server_boot(struct sim_world *w, uint32_t server)
 		off += used;
 	}
 	s->durable_zxid = pd_node_last_zxid(s->node);
+	s->applied_zxid = s->appended_zxid = s->durable_zxid;
 	s->up = true;
 	/* the acknowledged writes are back: every one acknowledged since the
 	 * previous restart, and 256 drawn from the older ones (all of them are
@@ -1122,8 +1340,11 @@ static void sim_server_reload(struct sim_world *w, uint32_t server)
 	sim_note(w, server + 1, "reload", "%s to 0x%" PRIx64, s->reload_snap.len > 0 ? "snapshot" : "truncate",
 		 (uint64_t)s->reload_zxid);
 	sim_bytes_add(&s->durable, s->pending.p, s->pending.len);
+	sim_ghost_durable(w, server, s->pending.p, s->pending.len);
 	s->pending.len = 0;
 	if (s->reload_snap.len > 0) {
+		/* (a snapshot holds its leader's history, not every txn below its
+		 * zxid: the ghost counts it for none) */
 		struct sim_bytes old = s->snap[1];
 		s->snap[1] = s->snap[0];
 		s->snap_zxid[1] = s->snap_zxid[0];
@@ -2137,6 +2358,8 @@ static void sim_world_teardown(struct sim_world *w)
 	free(w->conns);
 	free(w->ghost_zxid);
 	free(w->ghost_hash);
+	free(w->ghost_voters);
+	free(w->sessions_ghost);
 	free(w->acked);
 	free(w->heap);
 	free(w->seq_names);

@@ -156,6 +156,8 @@ struct sim_server {
 	struct sim_bytes reload_snap;
 	uint64_t reloads;
 	bool wiped;              /* its disk was replaced by an empty one */
+	pd_zxid applied_zxid;    /* the newest txn it applied (or loaded as it started) */
+	pd_zxid appended_zxid;   /* the newest txn in its log: what it logged, or loaded as it started */
 	int noted_role;          /* the timeline's last role, serving state and epoch */
 	bool noted_serving;
 	uint64_t noted_epoch;
@@ -205,6 +207,11 @@ struct sim_acked {
 	pd_zxid zxid;
 };
 
+struct sim_session_ghost {
+	int64_t id;
+	pd_zxid created, closed; /* 0: not (yet) */
+};
+
 struct sim_world {
 	struct sim_options opt;
 	struct pd_prng prng;
@@ -239,8 +246,17 @@ struct sim_world {
 	 * open addressing, zxid 0 = empty) */
 	uint64_t *ghost_zxid;
 	uint64_t *ghost_hash;
+	uint8_t *ghost_voters;  /* the voters that ever made it durable, a bit each: quorum = committed */
 	size_t ghost_cap;
 	size_t ghost_count;
+	/* I17's ghost: every session id ever created, with where it was created and closed */
+	struct sim_session_ghost *sessions_ghost;
+	size_t sessions_ghost_cap;
+	size_t sessions_ghost_count;
+	struct sim_observed { /* what an apply observer (core/observe.h) is told it watches */
+		struct sim_world *w;
+		uint32_t server;
+	} observed[SIM_SERVERS_MAX];
 	uint32_t epoch_leader[4096]; /* ghost: the sid that established each epoch (ensemble), 0 = none */
 	uint64_t wipe_at_us; /* ensemble: the first crash after this wipes the disk (0: none) */
 	bool attention;   /* a scripted client got something: the scenario should look */

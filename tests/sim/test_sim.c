@@ -192,7 +192,8 @@ static void test_checker_recovery_from_snapshots(void **state)
 static void test_checker_failed_log_drops_unsynced(void **state)
 {
 	(void)state;
-	expect_caught(SIM_BUG_KEEP_FAILED_WRITES, "server 0");
+	/* a write lost, or the log's hole seen as it replays (a version skipped) */
+	expect_caught(SIM_BUG_KEEP_FAILED_WRITES, "server ");
 }
 
 static void test_checker_no_append_after_log_failure(void **state)
@@ -418,6 +419,15 @@ static void test_ensemble_regression_seeds(void **state)
 	}
 }
 
+/* I17: a server that starts with the wall clock it had before hands out
+ * session ids it handed out then (planted); the ghost of every session id
+ * ever created sees the id created twice, or a closed one valid again. */
+static void test_checker_session_ids_unique(void **state)
+{
+	(void)state;
+	expect_ensemble_caught_n(3, SIM_BUG_SAME_START_CLOCK, 8, "session 0x");
+}
+
 static void test_checker_epochs_never_go_back(void **state)
 {
 	(void)state;
@@ -536,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_checker_one_leader_per_epoch),
 		cmocka_unit_test(test_checker_prefix_agreement),
 		cmocka_unit_test(test_ensemble_planted_bugs),
+		cmocka_unit_test(test_checker_session_ids_unique),
 		cmocka_unit_test(test_checker_wiped_disk_must_not_vote),
 		cmocka_unit_test(test_ensemble_regression_seeds),
 		cmocka_unit_test(test_ensemble_seeds),
