@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert.h"
 #include "err.h"
 #include "log.h"
 #include "observe.h"
@@ -2148,6 +2149,8 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		break;
 	case SIM_EV_CALM:
 		sim_note(w, 0, "calm", "every fault heals");
+		if ((w->opt.bugs & SIM_BUG_TRIP_ASSERTION) && w->opt.seed % 3 == 0)
+			pd_assert_fail("planted (SIM_BUG_TRIP_ASSERTION)", __FILE__, __LINE__);
 		sim_calm(w);
 		break;
 	case SIM_EV_PEER_DIAL:

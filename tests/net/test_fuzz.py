@@ -147,6 +147,27 @@ class FuzzTest(unittest.TestCase):
             self.assertIn(row[3], md)  # the shrunk replay command
             self.assertIn(row[8].splitlines()[2], md)  # a line of its scenario
 
+    def test_a_core_assertion_fails_its_seed(self):
+        # a planted bug trips a core assertion in every third seed: each of those seeds fails with
+        # exit 127 and the assertion, and the seeds after it still run (the worker is replaced)
+        p = paddock("fuzz", "election", "--bugs", "0x4000", "--seeds", "1..30", "--jobs", "2", "--quiet",
+                    "--db", self.db, "--shrink-failures", "1")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("fuzz election: 30 seeds in", p.stdout)
+        self.assertIn(": 10 failed", p.stdout)
+        failed = sorted(int(m) for m in re.findall(r"^seed (\d+): crash \(exit 127\): assertion failed: planted",
+                                                  p.stdout, re.M))
+        self.assertEqual(failed, list(range(3, 31, 3)))
+        con = sqlite3.connect(self.db)
+        rows = con.execute("SELECT seed, exit_code FROM runs WHERE kind = 'fuzz' ORDER BY seed").fetchall()
+        con.close()
+        self.assertEqual([r[0] for r in rows], list(range(1, 31)))
+        self.assertEqual({r[0] for r in rows if r[1] == 127}, set(failed))
+        self.assertRegex(p.stdout, r"seed 3 shrunk in \d+ runs .*exit 127: assertion failed: planted")
+        r = paddock("fuzz", "election", "--bugs", "0x4000", "--replay", "3")
+        self.assertEqual(r.returncode, 127, r.stdout + r.stderr)
+        self.assertIn("FAILED (exit 127): assertion failed: planted", r.stdout)
+
     def test_usage(self):
         self.assertEqual(paddock("fuzz", "election", "--replay", "3", "--drop", "4-2").returncode, 2)
         self.assertEqual(paddock("fuzz", "nothing").returncode, 2)
