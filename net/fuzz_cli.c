@@ -591,6 +591,82 @@ static int fuzz_shrink(const char *workload, uint64_t seed)
 	return sh.code;
 }
 
+/* The whole of --replay or --replay --shrink in a child process: a run
+ * that trips an assertion abandons its world there, and the parent exits
+ * clean.  The child's exit code. */
+static int fuzz_cli_isolated(const char *workload, uint64_t seed, bool shrink)
+{
+	int status;
+	pid_t pid;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return shrink ? fuzz_shrink(workload, seed) : fuzz_replay(workload, seed);
+	if (pid == 0) {
+		int rc = shrink ? fuzz_shrink(workload, seed) : fuzz_replay(workload, seed);
+		fflush(stdout);
+		_exit(rc);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 2;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
+}
+
+/* fuzz_shrink_seed in a child process, its findings sent back through a
+ * pipe (the fixed part, then the scenario's length and bytes).  0, or -1
+ * when the seed passes (or the child died). */
+static int fuzz_shrink_isolated(const char *workload, uint64_t seed, struct fuzz_shrunk *out)
+{
+	int p[2], status;
+	pid_t pid;
+	size_t len = 0;
+	bool ok;
+	memset(out, 0, sizeof(*out));
+	fflush(stdout);
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct fuzz_shrunk sh;
+		close(p[0]);
+		if (fuzz_shrink_seed(workload, seed, &sh) != 0)
+			_exit(1);
+		len = sh.scenario != NULL ? strlen(sh.scenario) : 0;
+		ok = write(p[1], &sh, sizeof(sh)) == (ssize_t)sizeof(sh) &&
+		     write(p[1], &len, sizeof(len)) == (ssize_t)sizeof(len) &&
+		     (len == 0 || write(p[1], sh.scenario, len) == (ssize_t)len);
+		_exit(ok ? 0 : 1);
+	}
+	close(p[1]);
+	ok = read(p[0], out, sizeof(*out)) == (ssize_t)sizeof(*out) && read(p[0], &len, sizeof(len)) == (ssize_t)sizeof(len);
+	out->scenario = NULL;
+	if (ok && len > 0) {
+		size_t got = 0;
+		out->scenario = malloc(len + 1);
+		while (out->scenario != NULL && got < len) {
+			ssize_t n = read(p[0], out->scenario + got, len - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		if (out->scenario != NULL && got == len) {
+			out->scenario[len] = '\0';
+		} else {
+			free(out->scenario);
+			out->scenario = NULL;
+			ok = false;
+		}
+	}
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return ok ? 0 : -1;
+}
+
 /* A worker: seeds first+k, first+k+jobs, ... up to last (or the deadline),
  * each result written to fd as one binary record. */
 #define FUZZ_WORKER_REPLACE 3 /* a worker's exit status: it caught an assertion, start another */
@@ -731,7 +807,7 @@ int fuzz_cli(int argc, char **argv)
 		i++;
 	}
 	if (replay != 0)
-		return shrink ? fuzz_shrink(workload, replay) : fuzz_replay(workload, replay);
+		return fuzz_cli_isolated(workload, replay, shrink);
 	if (shrink)
 		return fuzz_usage(); /* --shrink needs --replay SEED */
 	if (!have_seeds && budget_ms == 0)
@@ -863,7 +939,7 @@ int fuzz_cli(int argc, char **argv)
 	/* the first failures shrunk, and recorded with their scenarios */
 	for (k = 0; k < shrink_seeds && fuzz_interrupted == 0; k++) {
 		struct fuzz_shrunk sh;
-		if (fuzz_shrink_seed(workload, to_shrink[k], &sh) != 0) {
+		if (fuzz_shrink_isolated(workload, to_shrink[k], &sh) != 0) {
 			printf("seed %" PRIu64 ": passes when run again, not shrunk\n", to_shrink[k]);
 			rc = 2;
 			continue;
