@@ -379,6 +379,15 @@ static int apply_multi(struct pd_node *node, const struct pd_txn_hdr *h, struct 
 		}
 		r->err = apply_one(node, h, type, &sub, r);
 	}
+	if (failed || n == 0) {
+		/* nothing applied, but the txn took its zxid: the observer hears of it once */
+		struct pd_applied a;
+		if (node->apply_observer != NULL) {
+			apply_observed_init(node, h, PD_OP_MULTI, &a);
+			a.err = failed ? PD_ERUNTIMEINCONSISTENCY : 0;
+			node->apply_observer(node->apply_observer_ctx, &a);
+		}
+	}
 	/* Ops after the failing one were written as RUNTIMEINCONSISTENCY by prep;
 	 * ops before it report 0. */
 	return 0;

@@ -311,7 +311,7 @@ static void fuzz_replay_cmd(const char *workload, uint64_t seed, char *out, size
 	if (fuzz_faults != 0 && n < (int)size)
 		n += snprintf(out + n, size - (size_t)n, " --faults 0x%03x", fuzz_faults);
 	if (fuzz_fault_ms != 0 && n < (int)size)
-		n += snprintf(out + n, size - (size_t)n, " --seconds %.1f", (double)fuzz_fault_ms / 1000.0);
+		n += snprintf(out + n, size - (size_t)n, " --seconds %.3f", (double)fuzz_fault_ms / 1000.0);
 	if (fuzz_clients >= 0 && n < (int)size)
 		n += snprintf(out + n, size - (size_t)n, " --clients %d", fuzz_clients);
 	if (fuzz_servers != 0 && n < (int)size)
@@ -320,6 +320,22 @@ static void fuzz_replay_cmd(const char *workload, uint64_t seed, char *out, size
 		n += snprintf(out + n, size - (size_t)n, " --drop %s", moves);
 	if (fuzz_bugs != 0 && n < (int)size)
 		snprintf(out + n, size - (size_t)n, " --bugs 0x%x", fuzz_bugs);
+}
+
+/* read() until size bytes came, the end, or an error (a signal included:
+ * EINTR is retried); what came. */
+static ssize_t fuzz_read_full(int fd, void *buf, size_t size)
+{
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, (char *)buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }
 
 /* Whether the seed still fails (with the overrides in force) the way it
@@ -332,19 +348,27 @@ static bool fuzz_still_fails(const char *workload, uint64_t seed, int code)
 	pid_t pid;
 	ssize_t got;
 	fflush(stdout);
-	if (pipe(p) != 0 || (pid = fork()) < 0) {
+	if (pipe(p) != 0) {
+		fuzz_one(workload, seed, &line, false, NULL);
+		return line.code == code;
+	}
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
 		fuzz_one(workload, seed, &line, false, NULL);
 		return line.code == code;
 	}
 	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
 		close(p[0]);
 		fuzz_one(workload, seed, &line, false, NULL);
 		_exit(write(p[1], &line.code, sizeof(line.code)) == (ssize_t)sizeof(line.code) ? 0 : 1);
 	}
 	close(p[1]);
-	got = read(p[0], &line.code, sizeof(line.code));
+	got = fuzz_read_full(p[0], &line.code, sizeof(line.code));
 	close(p[0]);
-	waitpid(pid, &status, 0);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	return got == (ssize_t)sizeof(line.code) && line.code == code;
 }
 
@@ -613,8 +637,9 @@ static int fuzz_cli_isolated(const char *workload, uint64_t seed, bool shrink)
 }
 
 /* fuzz_shrink_seed in a child process, its findings sent back through a
- * pipe (the fixed part, then the scenario's length and bytes).  0, or -1
- * when the seed passes (or the child died). */
+ * pipe (the fixed part, then the scenario's length and bytes).  0, -1
+ * when the seed passes, -2 when the child died (the seed kills its
+ * process). */
 static int fuzz_shrink_isolated(const char *workload, uint64_t seed, struct fuzz_shrunk *out)
 {
 	int p[2], status;
@@ -633,6 +658,7 @@ static int fuzz_shrink_isolated(const char *workload, uint64_t seed, struct fuzz
 	}
 	if (pid == 0) {
 		struct fuzz_shrunk sh;
+		signal(SIGINT, SIG_DFL); /* Ctrl-C ends the shrink; the parent keeps what it has */
 		close(p[0]);
 		if (fuzz_shrink_seed(workload, seed, &sh) != 0)
 			_exit(1);
@@ -643,18 +669,12 @@ static int fuzz_shrink_isolated(const char *workload, uint64_t seed, struct fuzz
 		_exit(ok ? 0 : 1);
 	}
 	close(p[1]);
-	ok = read(p[0], out, sizeof(*out)) == (ssize_t)sizeof(*out) && read(p[0], &len, sizeof(len)) == (ssize_t)sizeof(len);
+	ok = fuzz_read_full(p[0], out, sizeof(*out)) == (ssize_t)sizeof(*out) &&
+	     fuzz_read_full(p[0], &len, sizeof(len)) == (ssize_t)sizeof(len);
 	out->scenario = NULL;
 	if (ok && len > 0) {
-		size_t got = 0;
 		out->scenario = malloc(len + 1);
-		while (out->scenario != NULL && got < len) {
-			ssize_t n = read(p[0], out->scenario + got, len - got);
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-		}
-		if (out->scenario != NULL && got == len) {
+		if (out->scenario != NULL && fuzz_read_full(p[0], out->scenario, len) == (ssize_t)len) {
 			out->scenario[len] = '\0';
 		} else {
 			free(out->scenario);
@@ -663,7 +683,12 @@ static int fuzz_shrink_isolated(const char *workload, uint64_t seed, struct fuzz
 		}
 	}
 	close(p[0]);
-	waitpid(pid, &status, 0);
+	if (fuzz_interrupted != 0)
+		kill(pid, SIGTERM); /* Ctrl-C: the shrink stops here */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!ok && WIFSIGNALED(status))
+		return -2;
 	return ok ? 0 : -1;
 }
 
@@ -856,28 +881,46 @@ int fuzz_cli(int argc, char **argv)
 			unsigned j;
 			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			got = read(pf[k].fd, &line, sizeof(line));
+			got = fuzz_read_full(pf[k].fd, &line, sizeof(line));
 			if (got != (ssize_t)sizeof(line)) {
+				/* the worker is done, caught an assertion, or died */
+				bool died = false;
 				for (j = 0; j < jobs; j++)
 					if (fds[j] == pf[k].fd) {
-						int status = 0;
+						int status = 0, sig;
+						uint64_t lost = next_seed[j];
+						bool going = fuzz_interrupted == 0 && !stopping;
 						close(fds[j]);
 						fds[j] = -1;
 						waitpid(pids[j], &status, 0);
 						pids[j] = 0;
-						/* a worker that caught an assertion: another goes on after it */
-						if (WIFEXITED(status) && WEXITSTATUS(status) == FUZZ_WORKER_REPLACE &&
-						    fuzz_interrupted == 0 && !stopping && next_seed[j] <= last &&
-						    next_seed[j] >= first &&
+						/* died of a signal (a crash in the run, not our SIGTERM): its
+						 * seed fails as a crash, and the seeds after it go on */
+						died = going && WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM &&
+						       lost <= last && lost >= first;
+						sig = died ? WTERMSIG(status) : 0;
+						if (died) {
+							memset(&line, 0, sizeof(line));
+							line.seed = lost;
+							line.code = 127;
+							snprintf(line.message, sizeof(line.message), "the run died of signal %d (%s)",
+								 sig, strsignal(sig));
+							next_seed[j] = lost + jobs;
+						}
+						/* a worker that caught an assertion (or died): another goes on after it */
+						if (going && (died || (WIFEXITED(status) && WEXITSTATUS(status) == FUZZ_WORKER_REPLACE)) &&
+						    next_seed[j] <= last && next_seed[j] >= first &&
 						    (fds[j] = fuzz_spawn(workload, next_seed[j], last, jobs, deadline, &pids[j])) >= 0)
 							continue;
 						alive--;
 					}
-				continue;
+				if (!died)
+					continue;
+			} else {
+				for (j = 0; j < jobs; j++)
+					if (fds[j] == pf[k].fd)
+						next_seed[j] = line.seed + jobs;
 			}
-			for (j = 0; j < jobs; j++)
-				if (fds[j] == pf[k].fd)
-					next_seed[j] = line.seed + jobs;
 			done++;
 			sim_ms += line.virtual_ms;
 			marks |= line.marks;
@@ -939,7 +982,14 @@ int fuzz_cli(int argc, char **argv)
 	/* the first failures shrunk, and recorded with their scenarios */
 	for (k = 0; k < shrink_seeds && fuzz_interrupted == 0; k++) {
 		struct fuzz_shrunk sh;
-		if (fuzz_shrink_isolated(workload, to_shrink[k], &sh) != 0) {
+		int got = fuzz_shrink_isolated(workload, to_shrink[k], &sh);
+		if (got != 0) {
+			if (fuzz_interrupted != 0)
+				break;
+			if (got == -2) {
+				printf("seed %" PRIu64 ": not shrunk (the shrinking process died with it)\n", to_shrink[k]);
+				continue;
+			}
 			printf("seed %" PRIu64 ": passes when run again, not shrunk\n", to_shrink[k]);
 			rc = 2;
 			continue;

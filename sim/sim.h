@@ -100,6 +100,7 @@ struct sim_options {
 #define SIM_BUG_LOSE_EPOCHS_QUIETLY 0x800u /* the same, and the epoch checker forgets them too */
 #define SIM_BUG_TRUST_WIPED 0x1000u /* a server whose disk was wiped votes as a legitimately empty one */
 #define SIM_BUG_TRIP_ASSERTION 0x4000u /* at the calm, one seed in three trips a core assertion */
+#define SIM_BUG_DIE 0x8000u            /* at the calm, one seed in five kills its process (SIGSEGV) */
 #define SIM_BUG_SAME_START_CLOCK 0x2000u /* every start of a server reads the same wall clock (so its
 					   * session ids repeat) */
 

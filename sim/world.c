@@ -31,6 +31,7 @@
  * wall time likewise, so timeouts and expiry face skew.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -827,6 +828,8 @@ static void sim_check_session_op(struct sim_world *w, uint32_t server, const str
 	 * txn that a later leader cuts) */
 	if (w->opt.ensemble && !sim_ghost_committed(w, sim_ghost_find(w, a->zxid)))
 		return;
+	if (a->session == 0 && a->path == NULL)
+		return; /* (no session: 0 marks an empty slot of the ghost) */
 	if (a->op == PD_OP_CREATESESSION && a->err == 0) {
 		g = sim_session_ghost(w, a->session);
 		if (g->created != 0 && g->created != a->zxid)
@@ -2151,6 +2154,8 @@ static void sim_dispatch(struct sim_world *w, struct sim_event *e)
 		sim_note(w, 0, "calm", "every fault heals");
 		if ((w->opt.bugs & SIM_BUG_TRIP_ASSERTION) && w->opt.seed % 3 == 0)
 			pd_assert_fail("planted (SIM_BUG_TRIP_ASSERTION)", __FILE__, __LINE__);
+		if ((w->opt.bugs & SIM_BUG_DIE) && w->opt.seed % 5 == 0)
+			raise(SIGSEGV); /* planted: a crash the core's assertions do not see */
 		sim_calm(w);
 		break;
 	case SIM_EV_PEER_DIAL:

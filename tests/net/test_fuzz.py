@@ -168,6 +168,18 @@ class FuzzTest(unittest.TestCase):
         self.assertEqual(r.returncode, 127, r.stdout + r.stderr)
         self.assertIn("FAILED (exit 127): assertion failed: planted", r.stdout)
 
+    def test_a_run_that_dies_fails_its_seed(self):
+        # a planted bug kills the run's process (SIGSEGV; under ASan its handler aborts) in every
+        # fifth seed: that seed fails as a crash naming the signal, and the worker's later seeds run
+        p = paddock("fuzz", "election", "--bugs", "0x8000", "--seeds", "1..20", "--jobs", "2", "--quiet",
+                    "--shrink-failures", "0")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("fuzz election: 20 seeds in", p.stdout)
+        died = sorted(int(m) for m in re.findall(r"^seed (\d+): crash \(exit 127\): the run died of signal \d+",
+                                                p.stdout, re.M))
+        self.assertEqual(died, [5, 10, 15, 20])
+        self.assertEqual(paddock("fuzz", "election", "--bugs", "0x8000", "--replay", "5").returncode, 127)
+
     def test_usage(self):
         self.assertEqual(paddock("fuzz", "election", "--replay", "3", "--drop", "4-2").returncode, 2)
         self.assertEqual(paddock("fuzz", "nothing").returncode, 2)
