@@ -42,6 +42,7 @@
 #include "log.h"
 #include "observe.h"
 #include "proto.h"
+#include "quorum.h"
 #include "snap.h"
 #include "world.h"
 
@@ -969,6 +970,27 @@ static bool sim_others_serving(struct sim_world *w, uint32_t server)
 	return true;
 }
 
+/* I2: a promise is durable before it is made.  A leader sends LEADERINFO
+ * for epoch e, and a learner answers it with ACKEPOCH, only once its own
+ * acceptedEpoch e is durable (one quorum packet per send effect). */
+static void sim_check_promise(struct sim_world *w, uint32_t server, struct sim_conn *c, const uint8_t *p, size_t n)
+{
+	struct pd_qp qp;
+	uint64_t epoch;
+	if (p == NULL || pd_qp_decode(p, n, UINT32_MAX, &qp) <= 0)
+		return;
+	if (qp.type == PD_QP_LEADERINFO)
+		epoch = c->leaderinfo_epoch = PD_ZXID_EPOCH(qp.zxid);
+	else if (qp.type == PD_QP_ACKEPOCH)
+		epoch = c->leaderinfo_epoch;
+	else
+		return;
+	if (w->servers[server].epochs[PD_EPOCH_ACCEPTED] < epoch)
+		sim_violation(w, 129, "server %u sent %s for epoch %llu with only acceptedEpoch %llu durable", server + 1,
+			      qp.type == PD_QP_LEADERINFO ? "LEADERINFO" : "ACKEPOCH", (unsigned long long)epoch,
+			      (unsigned long long)w->servers[server].epochs[PD_EPOCH_ACCEPTED]);
+}
+
 static void sim_server_effects(struct sim_world *w, uint32_t server)
 {
 	struct sim_server *s = &w->servers[server];
@@ -982,6 +1004,8 @@ static void sim_server_effects(struct sim_world *w, uint32_t server)
 			sim_mix_bytes(w, bytes, e->len);
 		switch (e->type) {
 		case PD_FX_SEND:
+			if (conn != 0 && w->conns[conn - 1].peer && w->conns[conn - 1].plane == PD_PLANE_QUORUM)
+				sim_check_promise(w, server, &w->conns[conn - 1], bytes, e->len);
 			/* toward the other end: the server dialed, or whoever dialed it */
 			if (conn != 0 && w->conns[conn - 1].open)
 				sim_stream(w, conn - 1, w->conns[conn - 1].peer && w->conns[conn - 1].dialer == server, bytes,
@@ -2012,6 +2036,7 @@ static void sim_peer_dial(struct sim_world *w, const struct sim_event *e)
 	idx = sim_conn_new(w);
 	c = &w->conns[idx];
 	c->peer = true;
+	c->plane = (uint8_t)e->piece;
 	c->open = true;
 	c->dialer = e->a;
 	c->server = e->b;

@@ -101,6 +101,8 @@ struct sim_conn {
 	uint64_t to_client_at;
 	bool reset;            /* reset: whatever is still in flight is lost */
 	bool peer;             /* server to server: `dialer` dialed `server` */
+	uint8_t plane;         /* peer: enum pd_plane */
+	uint64_t leaderinfo_epoch; /* quorum plane: the epoch of the last LEADERINFO sent on it */
 	uint32_t dialer;
 	uint32_t dialer_core_id;
 	uint64_t dialer_gen;
